@@ -1,0 +1,1 @@
+"""cardbot: a Telegram assistant for telemarketing SIM card review."""

@@ -1,0 +1,114 @@
+"""The cardbot command line: run, chat, dialogs check|diagram, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cardbot.config import ConfigError, Settings, load_settings
+from cardbot.content.check import check_content
+from cardbot.content.loader import ContentError, load_spec
+from cardbot.core.flow import FlowMachine, mermaid_diagram
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cardbot", description="Telegram assistant for telemarketing SIM card review."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="run the bot on Telegram (long polling)")
+    chat = commands.add_parser("chat", help="talk to cardbot in this terminal, no token needed")
+    chat.add_argument("--lang", choices=("zh", "en"), help="language to start in")
+    dialogs = commands.add_parser("dialogs", help="check or draw the dialog flow")
+    dialog_commands = dialogs.add_subparsers(dest="dialogs_command", required=True)
+    dialog_commands.add_parser("check", help="validate dialogs/ (flow, templates, labels)")
+    diagram = dialog_commands.add_parser("diagram", help="write the flow as a Mermaid diagram")
+    diagram.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    database = commands.add_parser("db", help="database schema")
+    db_commands = database.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply every pending migration")
+    return parser
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # httpx logs every request URL, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _run(settings: Settings) -> int:
+    from cardbot.runtime import build_runtime
+    from cardbot.telegram.bot import build_application
+
+    settings.require_token()
+    _configure_logging()
+    runtime = build_runtime(settings)
+    try:
+        build_application(runtime).run_polling(allowed_updates=["message", "edited_message",
+                                                                "callback_query"])
+    finally:
+        runtime.close()
+    return 0
+
+
+def _chat(settings: Settings, lang: str | None) -> int:
+    from cardbot.console.chat import ConsoleChat
+    from cardbot.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        chat = ConsoleChat(runtime.service, runtime.renderer, sys.stdout, language_code=lang)
+        chat.run(sys.stdin)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+    return 0
+
+
+def _dialogs(settings: Settings, args: argparse.Namespace) -> int:
+    if args.dialogs_command == "check":
+        problems = check_content(settings.dialogs_dir)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            return 1
+        print(f"{settings.dialogs_dir}: ok")
+        return 0
+    diagram = mermaid_diagram(FlowMachine(load_spec(settings.dialogs_dir)))
+    if args.output:
+        args.output.write_text(diagram, encoding="utf-8")
+    else:
+        sys.stdout.write(diagram)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one cardbot command; a configuration problem prints one line and exits 2."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "run":
+            return _run(settings)
+        if args.command == "chat":
+            return _chat(settings, args.lang)
+        if args.command == "dialogs":
+            return _dialogs(settings, args)
+        if args.command == "db":
+            from cardbot.db.migrate import upgrade
+
+            upgrade(settings.database_url)
+            print("database is up to date")
+            return 0
+    except (ConfigError, ContentError) as exc:
+        print(f"cardbot: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Settings from the environment (CARDBOT_*); secrets are never printed."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_BOT_API_URL = "https://api.telegram.org"
+_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything cardbot reads from its environment."""
+
+    data_dir: Path
+    database_url: str
+    dialogs_dir: Path
+    bot_api_url: str = DEFAULT_BOT_API_URL
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def documents_dir(self) -> Path:
+        """Where document bytes are kept."""
+        return self.data_dir / "documents"
+
+    def require_token(self) -> str:
+        """The bot token, or a ConfigError saying how to get one."""
+        if not self.token:
+            raise ConfigError(
+                "CARDBOT_TOKEN is not set: create a bot with @BotFather and set "
+                "CARDBOT_TOKEN to its token (or try `cardbot chat`, which needs none)"
+            )
+        return self.token
+
+
+def default_dialogs_dir() -> Path:
+    """dialogs/ in the working directory, else the one beside the source tree."""
+    local = Path.cwd() / "dialogs"
+    if (local / "flow.yaml").is_file():
+        return local
+    return Path(__file__).resolve().parents[2] / "dialogs"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and check the settings; a bad value raises ConfigError naming the variable."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("CARDBOT_DATA_DIR") or "data").expanduser()
+    database_url = env.get("CARDBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'cardbot.db'}"
+    try:
+        make_url(database_url)
+    except ArgumentError:
+        raise ConfigError(
+            "CARDBOT_DATABASE_URL is not a database URL: use e.g. sqlite:///data/cardbot.db "
+            "or postgresql+psycopg://user@host/dbname"
+        ) from None
+    bot_api_url = (env.get("CARDBOT_BOT_API_URL") or DEFAULT_BOT_API_URL).rstrip("/")
+    parsed = urlparse(bot_api_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            "CARDBOT_BOT_API_URL must be an http(s) URL such as https://api.telegram.org "
+            "or http://127.0.0.1:8081"
+        )
+    token = env.get("CARDBOT_TOKEN") or None
+    if token is not None and not _TOKEN.match(token.strip()):
+        raise ConfigError(
+            "CARDBOT_TOKEN does not look like a bot token (digits, a colon, then letters): "
+            "copy it again from @BotFather"
+        )
+    dialogs_dir = Path(env.get("CARDBOT_DIALOGS_DIR") or default_dialogs_dir())
+    if not (dialogs_dir / "flow.yaml").is_file():
+        raise ConfigError(
+            f"CARDBOT_DIALOGS_DIR: no flow.yaml in {dialogs_dir}; point it at the dialogs/ folder"
+        )
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        dialogs_dir=dialogs_dir,
+        bot_api_url=bot_api_url,
+        token=token.strip() if token else None,
+    )

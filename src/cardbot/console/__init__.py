@@ -1,0 +1,1 @@
+"""The terminal chat adapter: the same conversation on stdin and stdout."""

@@ -1,0 +1,1 @@
+"""Loading and checking dialogs/ content, and rendering replies from its templates."""

@@ -1,0 +1,79 @@
+"""`cardbot dialogs check`: every file loads, every template and label exists in each language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import TemplateSyntaxError
+
+from cardbot.content.loader import ContentError, load_spec
+from cardbot.content.render import LANGUAGES, Renderer
+from cardbot.core import files, validation
+from cardbot.core.conversation import COMMANDS, LANGUAGES as CORE_LANGUAGES
+from cardbot.core.spec import DialogSpec
+
+FIXED_TEMPLATES = (
+    "welcome", "welcome_back", "consent", "consent_declined", "choose_category", "summary",
+    "edit_choose", "submitted", "already_submitted", "status", "help", "cancel_confirm",
+    "cancelled", "nothing_to_cancel", "idle", "choose_language", "language_set", "stale_button",
+    "unknown_command", "cannot_go_back", "incomplete", "error",
+)
+FLOW_PROBLEMS = (
+    "unsupported_message", "expected_file", "use_buttons", "text_too_long", "unexpected_file",
+    "album_extra", "duplicate_document",
+)
+BUTTONS = (
+    "agree", "decline", "start", "back", "summary", "keep", "skip", "submit", "continue", "edit",
+    "cancel", "cancel_yes", "cancel_no",
+)
+
+
+def required_templates(spec: DialogSpec) -> list[str]:
+    """Every template id the conversation can ask for."""
+    return [
+        *FIXED_TEMPLATES,
+        *(f"steps/{step}" for step in spec.steps),
+        *(f"problems/{code}" for code in FLOW_PROBLEMS),
+        *(f"problems/{code}" for code in validation.PROBLEM_CODES),
+        *(f"problems/{code}" for code in files.PROBLEM_CODES),
+    ]
+
+
+def required_labels(spec: DialogSpec) -> list[str]:
+    """Every label key the conversation can ask for."""
+    keys = [f"category.{c}" for c in spec.categories]
+    keys += ["step.category", *(f"step.{s}" for s in spec.steps)]
+    keys += [f"choice.{s.id}.{c}" for s in spec.steps.values() for c in s.choices]
+    keys += [f"document.{kind}" for kind in spec.document_kinds()]
+    keys += [f"button.{b}" for b in BUTTONS]
+    keys += [f"language.{code}" for code in CORE_LANGUAGES]
+    keys += ["status.draft", "status.submitted", "unsupported.other"]
+    keys += [f"command.{c}" for c in COMMANDS]
+    keys += ["problem.missing_field", "problem.missing_document"]
+    keys += [f"problem.{code}" for code in validation.PROBLEM_CODES]
+    return keys
+
+
+def check_content(dialogs_dir: Path) -> list[str]:
+    """Every problem found in `dialogs_dir`, each naming its file and key; empty when fine."""
+    try:
+        spec = load_spec(dialogs_dir)
+        renderer = Renderer(dialogs_dir)
+    except ContentError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    templates = dialogs_dir / "templates"
+    for lang in LANGUAGES:
+        for template in required_templates(spec):
+            if not (templates / lang / f"{template}.j2").is_file():
+                problems.append(f"{templates / lang / template}.j2: template missing")
+        for path in sorted((templates / lang).rglob("*.j2")):
+            name = path.relative_to(templates).as_posix()
+            try:
+                renderer.env.get_template(name)
+            except TemplateSyntaxError as exc:
+                problems.append(f"{path}:{exc.lineno}: {exc.message}")
+        for key in required_labels(spec):
+            if key not in renderer.labels[lang]:
+                problems.append(f"{dialogs_dir / 'labels' / lang}.yaml: {key}: label missing")
+    return problems

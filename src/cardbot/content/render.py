@@ -1,0 +1,101 @@
+"""Render neutral replies into Telegram HTML text and button labels, per language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+
+from cardbot.content.loader import ContentError, read_yaml
+from cardbot.core.replies import Reply
+from cardbot.core.text import mask_id_number
+
+LANGUAGES = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A reply ready to send: HTML text and rows of (label, callback data) buttons."""
+
+    chat_id: int
+    text: str
+    buttons: list[list[tuple[str, str]]]
+
+
+def _flatten(prefix: str, value: Any, into: dict[str, str], path: Path) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, into, path)
+    elif isinstance(value, str | int | float):
+        into[prefix] = str(value)
+    else:
+        raise ContentError(f"{path}: {prefix}: a label must be text")
+
+
+def load_labels(dialogs_dir: Path) -> dict[str, dict[str, str]]:
+    """Every language's labels as flat dotted keys, e.g. labels['zh']['button.back']."""
+    labels: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        path = dialogs_dir / "labels" / f"{lang}.yaml"
+        flat: dict[str, str] = {}
+        _flatten("", read_yaml(path) or {}, flat, path)
+        labels[lang] = flat
+    return labels
+
+
+class Renderer:
+    """One Jinja2 environment with HTML autoescaping and StrictUndefined, plus the labels."""
+
+    def __init__(self, dialogs_dir: Path) -> None:
+        self.dialogs_dir = dialogs_dir
+        self.labels = load_labels(dialogs_dir)
+        self.env = Environment(
+            loader=FileSystemLoader(dialogs_dir / "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["mask"] = mask_id_number
+
+    def label(self, language: str, key: str, default: str | None = None, **params: str) -> str:
+        """The text of a label in `language`; `default` names a fallback key."""
+        table = self.labels[language]
+        if key not in table and default is not None:
+            key = default
+        try:
+            text = table[key]
+        except KeyError:
+            raise ContentError(
+                f"{self.dialogs_dir / 'labels' / f'{language}.yaml'}: {key}: label missing"
+            ) from None
+        return text.format_map(params) if params else text
+
+    def render_text(self, template: str, language: str, context: Mapping[str, Any]) -> str:
+        """Render `templates/<language>/<template>.j2` with the context and a `label` helper."""
+        try:
+            tpl = self.env.get_template(f"{language}/{template}.j2")
+        except TemplateNotFound:
+            raise ContentError(
+                f"{self.dialogs_dir / 'templates' / language / template}.j2: template missing"
+            ) from None
+
+        def label(key: str, default: str | None = None, **params: str) -> str:
+            return self.label(language, key, default, **params)
+
+        return tpl.render(**context, label=label, lang=language).strip()
+
+    def render(self, reply: Reply) -> RenderedMessage:
+        """Render one reply into its text and buttons."""
+        text = self.render_text(reply.template, reply.language, reply.context)
+        buttons = [
+            [
+                (self.label(reply.language, b.label, **dict(b.params)), b.data)
+                for b in row
+            ]
+            for row in reply.buttons
+        ]
+        return RenderedMessage(chat_id=reply.chat_id, text=text, buttons=buttons)

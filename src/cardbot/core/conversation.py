@@ -1,0 +1,655 @@
+"""The applicant conversation: one event in, the state moved by one trigger, replies out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from cardbot.core import flow as states
+from cardbot.core.events import (
+    ButtonPress,
+    Command,
+    Event,
+    FileUpload,
+    Incoming,
+    IncomingFile,
+    Text,
+    Unsupported,
+    UserRef,
+)
+from cardbot.core.files import check_file
+from cardbot.core.flow import FlowMachine, FlowModel
+from cardbot.core.model import Applicant, Application, Status, StoredDocument
+from cardbot.core.ports import Clock, ConcurrentUpdateError, DocumentStore, UnitOfWork
+from cardbot.core.replies import Button, Reply
+from cardbot.core.spec import DialogSpec, Step
+from cardbot.core.text import mask_id_number
+from cardbot.core.validation import VALIDATORS
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+COMMANDS = ("start", "help", "status", "summary", "back", "cancel", "lang")
+MAX_TEXT_LENGTH = 1000
+MAX_ATTEMPTS = 3
+
+
+def language_for(language_code: str | None) -> str:
+    """The bot language for a Telegram language code: English for en-*, Chinese otherwise."""
+    if language_code and language_code.lower().startswith("en"):
+        return "en"
+    return DEFAULT_LANGUAGE
+
+
+class ConversationService:
+    """Handles one applicant event inside one transaction, exactly once per delivery."""
+
+    def __init__(
+        self,
+        spec: DialogSpec,
+        unit_of_work: Callable[[], UnitOfWork],
+        documents: DocumentStore,
+        clock: Clock,
+    ) -> None:
+        self.spec = spec
+        self.flow = FlowMachine(spec)
+        self._unit_of_work = unit_of_work
+        self.documents = documents
+        self.clock = clock
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        """Apply one event and return the replies; a repeated delivery returns none.
+
+        When another worker changed the same applicant at the same moment, the event is
+        applied again on the fresh state (a few times at most).
+        """
+        for _attempt in range(MAX_ATTEMPTS - 1):
+            try:
+                return self._handle_once(incoming)
+            except ConcurrentUpdateError:
+                continue
+        return self._handle_once(incoming)
+
+    def language_of(self, user: UserRef) -> str:
+        """The language the applicant chose, or the one their Telegram settings suggest."""
+        with self._unit_of_work() as uow:
+            applicant = uow.load_applicant(user.user_id)
+        return applicant.language if applicant else language_for(user.language_code)
+
+    def _handle_once(self, incoming: Incoming) -> list[Reply]:
+        turn: Turn | None = None
+        try:
+            with self._unit_of_work() as uow:
+                if not uow.claim_update(incoming.key):
+                    return []
+                applicant = uow.load_applicant(incoming.user.user_id) or _new_applicant(
+                    incoming.user
+                )
+                applicant.chat_id = incoming.user.chat_id
+                turn = Turn(self, applicant, uow)
+                turn.run(incoming.event)
+                if turn.forget:
+                    uow.delete_applicant(applicant.user_id)
+                else:
+                    uow.save_applicant(applicant)
+                uow.commit()
+        except BaseException:
+            if turn is not None:
+                self._delete_quietly(turn.stored_keys)
+            raise
+        self._delete_quietly(turn.obsolete_keys)
+        return turn.replies
+
+    def _delete_quietly(self, keys: list[str]) -> None:
+        for key in keys:
+            with suppress(OSError):
+                self.documents.delete(key)
+
+
+def _new_applicant(user: UserRef) -> Applicant:
+    return Applicant(
+        user_id=user.user_id, chat_id=user.chat_id, language=language_for(user.language_code)
+    )
+
+
+NAV_ROW = (Button("button.back", "nav:back"), Button("button.summary", "nav:summary"))
+
+
+@dataclass
+class Turn:
+    """The handling of one event for one applicant."""
+
+    service: ConversationService
+    applicant: Applicant
+    uow: UnitOfWork
+    replies: list[Reply] = field(default_factory=list)
+    stored_keys: list[str] = field(default_factory=list)
+    obsolete_keys: list[str] = field(default_factory=list)
+    forget: bool = False
+
+    def __post_init__(self) -> None:
+        self.spec: DialogSpec = self.service.spec
+        self.model = FlowModel(self.spec, self.applicant)
+        self.model.state = self.applicant.state
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """The applicant's current state."""
+        return self.applicant.state
+
+    @property
+    def app(self) -> Application:
+        """The current application; only called where one must exist."""
+        assert self.applicant.application is not None
+        return self.applicant.application
+
+    def say(
+        self,
+        template: str,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        **context: Any,
+    ) -> None:
+        """Queue one reply to the applicant."""
+        self.replies.append(
+            Reply(
+                template=template,
+                chat_id=self.applicant.chat_id,
+                language=self.applicant.language,
+                context=context,
+                buttons=buttons,
+            )
+        )
+
+    def fire(self, trigger: str) -> bool:
+        """Fire a trigger; on entering a new state, start its document slots afresh."""
+        before = self.applicant.state
+        moved = self.service.flow.fire(self.model, trigger)
+        if moved and self.applicant.state != before:
+            self.applicant.slot_index = 0
+        return moved
+
+    def in_flow(self) -> bool:
+        """True while an application is being filled in (category, steps or summary)."""
+        return self.state == states.CATEGORY or self.state == states.SUMMARY or (
+            self.state in self.spec.steps
+        )
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    def run(self, event: Event) -> None:
+        """Handle one event."""
+        if self.state == states.NEW and not (
+            isinstance(event, Command) and event.name == "lang"
+        ) and not (isinstance(event, ButtonPress) and event.data.startswith("lang:")):
+            self.fire("ask_consent")
+            self.say("welcome")
+            self.prompt()
+            return
+        match event:
+            case Command(name=name):
+                self.on_command(name)
+            case ButtonPress(data=data):
+                self.on_button(data)
+            case Text(text=text):
+                self.on_text(text)
+            case FileUpload(file=file):
+                self.on_file(file)
+            case Unsupported(kind=kind):
+                self.say("problems/unsupported_message", self.step_buttons(), kind=kind)
+
+    def on_command(self, name: str) -> None:
+        """Handle a slash command."""
+        handlers: Mapping[str, Callable[[], None]] = {
+            "start": self.on_start,
+            "help": self.on_help,
+            "status": self.on_status,
+            "summary": self.on_summary,
+            "back": self.on_back,
+            "cancel": self.on_cancel,
+            "lang": self.on_lang,
+        }
+        handler = handlers.get(name)
+        if handler is None:
+            self.say("unknown_command", name=name)
+            self.prompt()
+            return
+        handler()
+
+    def on_start(self) -> None:
+        """Begin, resume, or show where the application stands."""
+        if self.state == states.IDLE:
+            self.fire("start_over")
+            self.prompt()
+        elif self.state == states.SUBMITTED:
+            self.on_status()
+        elif self.state == states.CONSENT:
+            self.say("welcome")
+            self.prompt()
+        else:
+            self.say("welcome_back")
+            self.prompt()
+
+    def on_help(self) -> None:
+        """List what the bot can do, then repeat the current question."""
+        self.say("help", commands=list(COMMANDS))
+        self.prompt()
+
+    def on_status(self) -> None:
+        """Show where the application stands."""
+        application = self.applicant.application
+        context: dict[str, Any] = {"has_application": application is not None}
+        if application is not None:
+            done = sum(1 for s in self.model.applicable_steps() if not self.model.pending(s.id))
+            context.update(
+                status=application.status.value,
+                number=application.number,
+                category=application.category,
+                submitted_at=_date_text(application.submitted_at),
+                steps_done=done,
+                steps_total=len(self.model.applicable_steps()),
+            )
+        buttons = () if self.in_flow() else ((Button("button.start", "nav:start"),),)
+        if self.state == states.SUBMITTED:
+            buttons = ()
+        self.say("status", buttons, **context)
+        if self.in_flow():
+            self.prompt()
+
+    def on_summary(self) -> None:
+        """Show everything given so far."""
+        if self.state in self.spec.steps:
+            self.fire("show_summary")
+        self.prompt()
+
+    def on_back(self) -> None:
+        """Go back one question."""
+        if not self.fire("back"):
+            self.say("cannot_go_back")
+        self.prompt()
+
+    def on_cancel(self) -> None:
+        """Ask to confirm cancelling the application in progress."""
+        if not self.in_flow():
+            self.say("nothing_to_cancel")
+            self.prompt()
+            return
+        self.say(
+            "cancel_confirm",
+            ((Button("button.cancel_yes", "nav:cancel_yes"),
+              Button("button.cancel_no", "nav:cancel_no")),),
+        )
+
+    def on_lang(self) -> None:
+        """Offer the languages."""
+        self.say(
+            "choose_language",
+            (tuple(Button(f"language.{code}", f"lang:{code}") for code in LANGUAGES),),
+        )
+
+    # -- buttons -------------------------------------------------------------------------
+
+    def on_button(self, data: str) -> None:
+        """Handle a button press; anything stale or forged changes nothing."""
+        scope, _, value = data.partition(":")
+        handled = False
+        if scope == "consent" and self.state == states.CONSENT:
+            handled = self.on_consent(value)
+        elif scope == "cat" and self.state == states.CATEGORY:
+            handled = self.on_category(value)
+        elif scope == "pick":
+            handled = self.on_pick(value)
+        elif scope == "nav":
+            handled = self.on_nav(value)
+        elif scope == "edit" and self.state == states.SUMMARY:
+            handled = self.on_edit(value)
+        elif scope == "lang" and value in LANGUAGES:
+            self.applicant.language = value
+            self.say("language_set")
+            if self.state == states.NEW:
+                self.fire("ask_consent")
+            self.prompt()
+            handled = True
+        if not handled:
+            self.say("stale_button")
+            self.prompt()
+
+    def on_consent(self, value: str) -> bool:
+        """Record consent, or forget the applicant when they decline."""
+        if value == "yes":
+            self.applicant.consent_at = self.service.clock.now()
+            self.fire("agree")
+            self.prompt()
+            return True
+        if value == "no":
+            self.forget = True
+            self.say("consent_declined", ((Button("button.start", "nav:start"),),))
+            return True
+        return False
+
+    def on_category(self, category: str) -> bool:
+        """Choose or change the kind of applicant."""
+        if category not in self.spec.categories:
+            return False
+        if self.applicant.application is None:
+            self.applicant.application = Application(
+                category=category, created_at=self.service.clock.now()
+            )
+        else:
+            self.app.category = category
+        self.fire("advance")
+        self.prompt()
+        return True
+
+    def on_pick(self, value: str) -> bool:
+        """A choice among a step's buttons, valid only while that step is asked."""
+        step_id, _, choice = value.partition(":")
+        step = self.spec.steps.get(step_id)
+        if step is None or self.state != step_id or choice not in step.choices:
+            return False
+        self.set_answer(step_id, choice)
+        self.fire("advance")
+        self.prompt()
+        return True
+
+    def on_nav(self, value: str) -> bool:
+        """Navigation buttons: back, summary, continue, skip, keep, submit, cancel, start."""
+        in_step = self.state in self.spec.steps
+        if value == "back" and (in_step or self.state == states.SUMMARY):
+            self.on_back()
+        elif value == "summary" and in_step:
+            self.on_summary()
+        elif value == "continue" and self.state == states.SUMMARY:
+            self.fire("advance")
+            self.prompt()
+        elif value == "skip" and in_step and self.model.is_optional(self.state):
+            self.app.skipped.add(self.state)
+            self.fire("advance")
+            self.prompt()
+        elif value == "keep" and in_step and not self.model.pending(self.state):
+            self.fire("advance")
+            self.prompt()
+        elif value == "edit" and self.state == states.SUMMARY:
+            self.say("edit_choose", self.edit_buttons())
+        elif value == "submit" and self.state == states.SUMMARY:
+            self.on_submit()
+        elif value == "cancel":
+            self.on_cancel()
+        elif value == "cancel_yes" and self.in_flow():
+            self.cancel_application()
+        elif value == "cancel_no" and self.in_flow():
+            self.prompt()
+        elif value == "start":
+            self.on_start()
+        else:
+            return False
+        return True
+
+    def on_edit(self, target: str) -> bool:
+        """Jump from the summary to one item to change it."""
+        if target == states.CATEGORY or (target in self.spec.steps and self.model.applies(target)):
+            self.fire(f"edit_{target}")
+            self.prompt()
+            return True
+        return False
+
+    # -- answers and files ---------------------------------------------------------------
+
+    def on_text(self, text: str) -> None:
+        """A typed answer: checked at once, stored when valid, re-asked when not."""
+        step = self.spec.steps.get(self.state)
+        if step is None or step.kind != "text":
+            template = {
+                states.SUBMITTED: "already_submitted",
+                states.IDLE: "idle",
+            }.get(self.state)
+            if step is not None and step.kind == "document":
+                template = "problems/expected_file"
+            if template:
+                self.say(template, self.step_buttons(), number=self._number())
+            else:
+                self.say("problems/use_buttons", self.step_buttons())
+            return
+        if len(text) > MAX_TEXT_LENGTH:
+            self.say("problems/text_too_long", self.step_buttons(), step=step.id)
+            return
+        assert step.validator is not None
+        verdict = VALIDATORS[step.validator](
+            text, self.app.answers, self.service.clock.now().date()
+        )
+        if not verdict.ok:
+            self.say(
+                f"problems/{verdict.problem}", self.step_buttons(), step=step.id, **verdict.details
+            )
+            return
+        assert verdict.value is not None
+        self.set_answer(step.id, verdict.value)
+        self.fire("advance")
+        self.prompt()
+
+    def set_answer(self, step_id: str, value: str) -> None:
+        """Store an answer, then drop later answers it made invalid (e.g. a new ID type)."""
+        answers = self.app.answers
+        answers[step_id] = value
+        today = self.service.clock.now().date()
+        for other in self.spec.steps.values():
+            if other.id == step_id or other.id not in answers or not other.validator:
+                continue
+            if not VALIDATORS[other.validator](answers[other.id], answers, today).ok:
+                del answers[other.id]
+
+    def on_file(self, incoming: IncomingFile) -> None:
+        """A photo or file: checked at once and stored in the next document slot."""
+        step = self.spec.steps.get(self.state)
+        if (
+            incoming.group_id is not None
+            and incoming.group_id == self.applicant.album_group
+            and self.applicant.album_step != self.state
+        ):
+            self.say("problems/album_extra", self.step_buttons(), step=self.applicant.album_step)
+            return
+        if step is None or step.kind != "document":
+            self.say("problems/unexpected_file", self.step_buttons())
+            return
+        verdict = check_file(incoming.path, incoming.declared_size, self.spec.documents)
+        if not verdict.ok:
+            self.say(f"problems/{verdict.problem}", self.step_buttons(), slot=self._slot(step))
+            return
+        slot = self._slot(step)
+        assert incoming.path is not None and verdict.sha256 and verdict.mime_type
+        if any(
+            doc.sha256 == verdict.sha256 and kind != slot
+            for kind, doc in self.app.documents.items()
+        ):
+            self.say("problems/duplicate_document", self.step_buttons(), slot=slot)
+            return
+        key = self.service.documents.put(incoming.path)
+        self.stored_keys.append(key)
+        previous = self.app.documents.get(slot)
+        if previous is not None:
+            self.obsolete_keys.append(previous.storage_key)
+        self.app.documents[slot] = StoredDocument(
+            kind=slot,
+            storage_key=key,
+            sha256=verdict.sha256,
+            mime_type=verdict.mime_type,
+            size=verdict.size,
+            received_at=self.service.clock.now(),
+            file_unique_id=incoming.unique_id,
+        )
+        self.app.skipped.discard(step.id)
+        self.applicant.slot_index += 1
+        self.applicant.album_group = incoming.group_id
+        self.applicant.album_step = step.id if incoming.group_id else None
+        if self.applicant.slot_index < len(step.slots):
+            if incoming.group_id is None:
+                self.prompt()
+            return
+        self.fire("advance")
+        self.prompt()
+
+    def _slot(self, step: Step) -> str:
+        """The document slot the next upload in this step fills."""
+        return step.slots[min(self.applicant.slot_index, len(step.slots) - 1)]
+
+    # -- submission and cancelling -------------------------------------------------------
+
+    def on_submit(self) -> None:
+        """Check the whole package once more and submit it, or list every problem."""
+        problems = self.package_problems()
+        if problems or not self.fire("submit"):
+            self.say("incomplete", (NAV_CONTINUE,), problems=problems)
+            return
+        app = self.app
+        now = self.service.clock.now()
+        applicable = {step.id for step in self.model.applicable_steps()}
+        for step_id in list(app.answers):
+            if step_id not in applicable:
+                del app.answers[step_id]
+        needed = {slot for step_id in applicable for slot in self.spec.steps[step_id].slots}
+        for kind in list(app.documents):
+            if kind not in needed:
+                self.obsolete_keys.append(app.documents.pop(kind).storage_key)
+        app.skipped &= applicable
+        app.number = self.uow.next_application_number(now.year)
+        app.status = Status.SUBMITTED
+        app.submitted_at = now
+        self.say("submitted", number=app.number, min_days=3, max_days=10)
+
+    def package_problems(self) -> list[dict[str, str]]:
+        """Every problem that blocks submission: missing items and answers that no longer pass."""
+        problems: list[dict[str, str]] = []
+        today = self.service.clock.now().date()
+        for step in self.model.applicable_steps():
+            if self.model.pending(step.id):
+                missing = [s for s in step.slots if s not in self.app.documents]
+                code = "missing_document" if step.kind == "document" else "missing_field"
+                problems.append({"code": code, "step": step.id, "slot": ",".join(missing)})
+            elif step.kind == "text" and step.validator:
+                verdict = VALIDATORS[step.validator](self.app.answers[step.id], self.app.answers,
+                                                      today)
+                if not verdict.ok and verdict.problem:
+                    problems.append({"code": verdict.problem, "step": step.id, "slot": ""})
+        return problems
+
+    def cancel_application(self) -> None:
+        """Throw the draft away, documents included."""
+        if self.applicant.application is not None:
+            for doc in self.applicant.application.documents.values():
+                self.obsolete_keys.append(doc.storage_key)
+            self.applicant.application = None
+        self.fire("cancel")
+        self.say("cancelled", ((Button("button.start", "nav:start"),),))
+
+    # -- prompts -------------------------------------------------------------------------
+
+    def prompt(self) -> None:
+        """Ask the current question again (or say where things stand)."""
+        state = self.state
+        if state == states.CONSENT:
+            self.say(
+                "consent",
+                ((Button("button.agree", "consent:yes"), Button("button.decline", "consent:no")),),
+            )
+        elif state == states.CATEGORY:
+            self.say(
+                "choose_category",
+                tuple((Button(f"category.{c}", f"cat:{c}"),) for c in self.spec.categories),
+            )
+        elif state == states.SUMMARY:
+            self.say("summary", self.summary_buttons(), **self.summary_context())
+        elif state in self.spec.steps:
+            self.ask_step(self.spec.steps[state])
+        elif state == states.SUBMITTED:
+            self.say("already_submitted", number=self._number())
+        elif state == states.IDLE:
+            self.say("idle", ((Button("button.start", "nav:start"),),))
+
+    def ask_step(self, step: Step) -> None:
+        """The prompt for one step, with the current answer when changing it."""
+        app = self.app
+        context: dict[str, Any] = {
+            "step": step.id,
+            "current": self._display_answer(step.id) if step.id in app.answers else None,
+            "optional": self.model.is_optional(step.id),
+            "id_type": app.answers.get("id_type"),
+        }
+        if step.kind == "document":
+            context.update(
+                slot=self._slot(step),
+                slot_number=min(self.applicant.slot_index, len(step.slots) - 1) + 1,
+                slot_count=len(step.slots),
+                received=[s for s in step.slots if s in app.documents],
+            )
+        self.say(f"steps/{step.id}", self.step_buttons(), **context)
+
+    def step_buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """The buttons that go with the current step's prompt or its error messages."""
+        step = self.spec.steps.get(self.state)
+        if step is None:
+            return self.summary_buttons() if self.state == states.SUMMARY else ()
+        rows: list[tuple[Button, ...]] = []
+        if step.kind == "choice":
+            rows.append(
+                tuple(Button(f"choice.{step.id}.{c}", f"pick:{step.id}:{c}") for c in step.choices)
+            )
+        if not self.model.pending(step.id):
+            rows.append((Button("button.keep", "nav:keep"),))
+        elif step.kind == "document" and self.model.is_optional(step.id):
+            rows.append((Button("button.skip", "nav:skip"),))
+        rows.append(NAV_ROW)
+        return tuple(rows)
+
+    def summary_buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """Submit (or continue) and edit, from the summary."""
+        first = (
+            Button("button.submit", "nav:submit")
+            if self.model.is_complete()
+            else Button("button.continue", "nav:continue")
+        )
+        return ((first,), (Button("button.edit", "nav:edit"), Button("button.cancel", "nav:cancel")))
+
+    def edit_buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """One button per item the applicant can change."""
+        rows = [(Button("step.category", "edit:category"),)]
+        rows += [(Button(f"step.{s.id}", f"edit:{s.id}"),) for s in self.model.applicable_steps()]
+        rows.append((Button("button.back", "nav:continue"),))
+        return tuple(rows)
+
+    def summary_context(self) -> dict[str, Any]:
+        """Everything given so far, item by item, for the summary template."""
+        items = []
+        for step in self.model.applicable_steps():
+            items.append(
+                {
+                    "step": step.id,
+                    "kind": step.kind,
+                    "value": self._display_answer(step.id),
+                    "pending": self.model.pending(step.id),
+                    "skipped": step.id in self.app.skipped,
+                    "documents": [s for s in step.slots if s in self.app.documents],
+                }
+            )
+        return {
+            "category": self.app.category,
+            "items": items,
+            "complete": self.model.is_complete(),
+        }
+
+    def _display_answer(self, step_id: str) -> str | None:
+        return self.app.answers.get(step_id)
+
+    def _number(self) -> str | None:
+        return self.applicant.application.number if self.applicant.application else None
+
+
+NAV_CONTINUE = (Button("button.continue", "nav:continue"),)
+
+
+def _date_text(value: Any) -> str | None:
+    return value.date().isoformat() if value is not None else None
+
+
+__all__ = ["ConversationService", "language_for", "mask_id_number"]

@@ -1,0 +1,105 @@
+"""Checks on an uploaded file, judged by its content, never by its name."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+from PIL import Image, ImageStat, UnidentifiedImageError
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from cardbot.core.spec import DocumentRules
+
+MIN_IMAGE_SIDE = 300
+MAX_IMAGE_PIXELS = 50_000_000
+BLANK_STDDEV = 4.0
+_CHUNK = 1024 * 1024
+
+PROBLEM_CODES = (
+    "file_too_large", "file_unavailable", "file_empty", "unsupported_file_type",
+    "image_unreadable", "image_too_small", "image_blank", "pdf_unreadable", "pdf_encrypted",
+)
+
+
+@dataclass(frozen=True)
+class FileVerdict:
+    """The outcome of checking one file: its facts, or a problem code."""
+
+    problem: str | None = None
+    mime_type: str | None = None
+    size: int = 0
+    sha256: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the file is accepted."""
+        return self.problem is None
+
+
+def check_file(path: Path | None, declared_size: int, rules: DocumentRules) -> FileVerdict:
+    """Check an uploaded file: type by content, size, and that it opens and shows something."""
+    if path is None:
+        too_big = declared_size > rules.max_bytes
+        return FileVerdict(problem="file_too_large" if too_big else "file_unavailable")
+    size = path.stat().st_size
+    if size == 0:
+        return FileVerdict(problem="file_empty")
+    if size > rules.max_bytes:
+        return FileVerdict(problem="file_too_large", size=size)
+    kind = filetype.guess_mime(str(path))
+    if kind not in rules.accepted_types:
+        return FileVerdict(problem="unsupported_file_type", size=size)
+    problem = _check_pdf(path) if kind == "application/pdf" else _check_image(path)
+    if problem:
+        return FileVerdict(problem=problem, mime_type=kind, size=size)
+    return FileVerdict(mime_type=kind, size=size, sha256=sha256_of(path))
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_image(path: Path) -> str | None:
+    """Open the image safely: size from the header first, then decode a reduced copy."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    return "image_unreadable"
+                if min(width, height) < MIN_IMAGE_SIDE:
+                    return "image_too_small"
+                image.draft("L", (width // 8 or 1, height // 8 or 1))
+                image.load()
+                sample = image.convert("L")
+                sample.thumbnail((256, 256))
+                stddev = ImageStat.Stat(sample).stddev[0]
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning, SyntaxError):
+        return "image_unreadable"
+    if stddev < BLANK_STDDEV:
+        return "image_blank"
+    return None
+
+
+def _check_pdf(path: Path) -> str | None:
+    """Open the PDF: it must parse, must not be encrypted and must have a page."""
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            return "pdf_encrypted"
+        if len(reader.pages) < 1:
+            return "pdf_unreadable"
+    except (PdfReadError, OSError, ValueError, KeyError, TypeError, RecursionError):
+        return "pdf_unreadable"
+    return None

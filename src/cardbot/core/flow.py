@@ -1,0 +1,168 @@
+"""The conversation state machine, built with `transitions` from the dialog spec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from transitions import EventData, Machine
+
+from cardbot.core.model import Applicant, Application
+from cardbot.core.spec import DialogSpec, Step
+
+NEW = "new"
+CONSENT = "consent"
+CATEGORY = "category"
+SUMMARY = "summary"
+SUBMITTED = "submitted"
+IDLE = "idle"
+FIXED_STATES = (NEW, CONSENT, CATEGORY, SUMMARY, SUBMITTED, IDLE)
+
+
+class FlowModel:
+    """What the machine moves: one applicant, with the questions that follow from their answers."""
+
+    state: str
+
+    def __init__(self, spec: DialogSpec, applicant: Applicant) -> None:
+        self.spec = spec
+        self.applicant = applicant
+
+    @property
+    def application(self) -> Application | None:
+        """The applicant's current application, if they have started one."""
+        return self.applicant.application
+
+    def applies(self, step_id: str) -> bool:
+        """True when the step is asked of this applicant, given their category and answers."""
+        app = self.application
+        if app is None or app.category not in self.spec.categories:
+            return False
+        if step_id not in self.spec.categories[app.category].steps:
+            return False
+        step = self.spec.steps[step_id]
+        return all(app.answers.get(key) in values for key, values in step.when.items())
+
+    def is_optional(self, step_id: str) -> bool:
+        """True when the applicant's category may skip the step."""
+        app = self.application
+        return app is not None and step_id in self.spec.categories[app.category].optional
+
+    def pending(self, step_id: str) -> bool:
+        """True when the step still needs an answer or a document."""
+        app = self.application
+        if app is None:
+            return True
+        step = self.spec.steps[step_id]
+        if step.kind == "document":
+            if step_id in app.skipped:
+                return False
+            return any(slot not in app.documents for slot in step.slots)
+        return step_id not in app.answers
+
+    def applicable_steps(self) -> list[Step]:
+        """The steps asked of this applicant, in order."""
+        return [self.spec.steps[s] for s in self.spec.step_order if self.applies(s)]
+
+    def is_complete(self) -> bool:
+        """True when no applicable step is pending."""
+        return self.application is not None and not any(
+            self.pending(step.id) for step in self.applicable_steps()
+        )
+
+    def in_steps(self) -> bool:
+        """True when the applicant is answering one of the flow's steps."""
+        return self.state in self.spec.steps
+
+
+def _applies(step_id: str) -> Any:
+    def condition(event: EventData) -> bool:
+        return bool(event.model.applies(step_id))
+
+    return condition
+
+
+def _pending(step_id: str) -> Any:
+    def condition(event: EventData) -> bool:
+        return bool(event.model.pending(step_id))
+
+    return condition
+
+
+def _complete(event: EventData) -> bool:
+    return bool(event.model.is_complete())
+
+
+class FlowMachine:
+    """One static machine for every applicant: load the state, fire one trigger, read it back."""
+
+    def __init__(self, spec: DialogSpec) -> None:
+        self.spec = spec
+        steps = list(spec.step_order)
+        self.machine = Machine(
+            model=None,
+            states=[*FIXED_STATES, *steps],
+            initial=NEW,
+            send_event=True,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+        )
+        self._add_flow_transitions(steps)
+
+    def _add_flow_transitions(self, steps: list[str]) -> None:
+        add = self.machine.add_transition
+        add("ask_consent", NEW, CONSENT)
+        add("agree", CONSENT, CATEGORY)
+        add("start_over", IDLE, CATEGORY)
+        in_flow = [CATEGORY, *steps, SUMMARY]
+        for step in steps:
+            add("advance", in_flow, step, conditions=[_applies(step), _pending(step)])
+        add("advance", in_flow, SUMMARY)
+        for index, step in enumerate(steps):
+            for earlier in reversed(steps[:index]):
+                add("back", step, earlier, conditions=[_applies(earlier)])
+            add("back", step, CATEGORY)
+        for step in reversed(steps):
+            add("back", SUMMARY, step, conditions=[_applies(step)])
+            add(f"edit_{step}", SUMMARY, step, conditions=[_applies(step)])
+        add("edit_category", SUMMARY, CATEGORY)
+        add("show_summary", steps, SUMMARY)
+        add("submit", SUMMARY, SUBMITTED, conditions=[_complete])
+        add("cancel", in_flow, IDLE)
+
+    def fire(self, model: FlowModel, trigger: str) -> bool:
+        """Fire `trigger` on the model; False when it does not apply in the current state."""
+        self.machine.add_model(model, initial=model.applicant.state)
+        try:
+            if trigger not in self.machine.get_triggers(model.state):
+                return False
+            moved = bool(model.trigger(trigger))  # type: ignore[attr-defined]
+            model.applicant.state = model.state
+            return moved
+        finally:
+            self.machine.remove_model(model)
+
+    def can_fire(self, state: str, trigger: str) -> bool:
+        """True when `trigger` is defined for `state` (its conditions are not checked)."""
+        return trigger in self.machine.get_triggers(state)
+
+    def edges(self) -> Iterator[tuple[str, str, str]]:
+        """Every (source, trigger, destination) the machine knows, for diagrams."""
+        for trigger, event in self.machine.events.items():
+            for source, transitions in event.transitions.items():
+                for transition in transitions:
+                    yield source, trigger, transition.dest or source
+
+
+def mermaid_diagram(flow: FlowMachine) -> str:
+    """The flow as a Mermaid state diagram, one arrow per (source, destination) pair."""
+    arrows: dict[tuple[str, str], list[str]] = {}
+    for source, trigger, dest in flow.edges():
+        triggers = arrows.setdefault((source, dest), [])
+        if trigger not in triggers:
+            triggers.append(trigger)
+    lines = ["stateDiagram-v2", f"    [*] --> {NEW}"]
+    for (source, dest), triggers in arrows.items():
+        lines.append(f"    {source} --> {dest} : {', '.join(triggers)}")
+    lines.append(f"    {SUBMITTED} --> [*]")
+    return "\n".join(lines) + "\n"

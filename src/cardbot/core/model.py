@@ -1,0 +1,58 @@
+"""Domain records: an applicant's conversation and their application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Where an application stands."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+@dataclass
+class StoredDocument:
+    """A checked document kept in the document store."""
+
+    kind: str
+    storage_key: str
+    sha256: str
+    mime_type: str
+    size: int
+    received_at: datetime
+    file_unique_id: str | None = None
+
+
+@dataclass
+class Application:
+    """What one applicant hands in: answers, documents, status."""
+
+    category: str
+    status: Status = Status.DRAFT
+    answers: dict[str, str] = field(default_factory=dict)
+    documents: dict[str, StoredDocument] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)
+    number: str | None = None
+    id: int | None = None
+    created_at: datetime | None = None
+    submitted_at: datetime | None = None
+
+
+@dataclass
+class Applicant:
+    """One person's conversation with the bot: where they are and what they gave."""
+
+    user_id: int
+    chat_id: int
+    language: str
+    state: str = "new"
+    consent_at: datetime | None = None
+    application: Application | None = None
+    slot_index: int = 0
+    album_group: str | None = None
+    album_step: str | None = None
+    version: int = 0

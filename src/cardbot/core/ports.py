@@ -1,0 +1,75 @@
+"""The ports the core talks through; adapters implement them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
+
+from cardbot.core.model import Applicant
+
+
+class ConcurrentUpdateError(Exception):
+    """Another worker changed the same applicant first; handle the event again."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the applicant store; nothing is kept unless committed."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def claim_update(self, key: str) -> bool:
+        """Record that the delivery `key` is handled; False if it was handled before."""
+        ...
+
+    def load_applicant(self, user_id: int) -> Applicant | None:
+        """The applicant's conversation and current application, if any."""
+        ...
+
+    def save_applicant(self, applicant: Applicant) -> None:
+        """Store the applicant's conversation and current application."""
+        ...
+
+    def delete_applicant(self, user_id: int) -> None:
+        """Forget the applicant and their draft entirely."""
+        ...
+
+    def next_application_number(self, year: int) -> str:
+        """A new, unique, human-friendly application number such as DX-2026-000123."""
+        ...
+
+    def commit(self) -> None:
+        """Make every change of this unit of work permanent."""
+        ...
+
+
+class DocumentStore(Protocol):
+    """Where document bytes live; the database keeps only their metadata and key."""
+
+    def put(self, source: Path) -> str:
+        """Copy the file at `source` into the store and return its key."""
+        ...
+
+    def read(self, key: str) -> bytes:
+        """The bytes stored under `key`."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the bytes under `key`; a missing key is not an error."""
+        ...
+
+
+class Clock(Protocol):
+    """The current time, so tests can fix it."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...

@@ -1,0 +1,27 @@
+"""Neutral replies: a template id and its context, plus buttons; adapters render them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: a label key from dialogs/labels and the data it sends back."""
+
+    label: str
+    data: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to send, to `chat_id` in `language`."""
+
+    template: str
+    chat_id: int
+    language: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    buttons: tuple[tuple[Button, ...], ...] = ()

@@ -1,0 +1,63 @@
+"""The shape of the application flow, as loaded from dialogs/flow.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+StepKind = Literal["text", "choice", "document"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question: a typed answer, a button choice, or one or more documents."""
+
+    id: str
+    kind: StepKind
+    validator: str | None = None
+    choices: tuple[str, ...] = ()
+    slots: tuple[str, ...] = ()
+    when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Category:
+    """A kind of applicant and, in order, the steps it must complete."""
+
+    id: str
+    steps: tuple[str, ...]
+    optional: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class DocumentRules:
+    """What any uploaded document must be."""
+
+    accepted_types: tuple[str, ...]
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class DialogSpec:
+    """The whole flow: categories, steps in their global order, document rules."""
+
+    categories: Mapping[str, Category]
+    steps: Mapping[str, Step]
+    documents: DocumentRules
+
+    @property
+    def step_order(self) -> tuple[str, ...]:
+        """Every step id, in the order the steps are declared."""
+        return tuple(self.steps)
+
+    def document_kinds(self) -> tuple[str, ...]:
+        """Every document slot any step can fill."""
+        return tuple(slot for step in self.steps.values() for slot in step.slots)
+
+    def step_for_slot(self, kind: str) -> Step:
+        """The document step that holds the slot `kind`."""
+        for step in self.steps.values():
+            if kind in step.slots:
+                return step
+        raise KeyError(kind)

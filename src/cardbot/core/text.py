@@ -1,0 +1,31 @@
+"""Cleaning what people type before it is checked or stored."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_SPACES = re.compile(r"\s+")
+
+
+def clean_line(text: str) -> str:
+    """One line of user text: NFKC-normalised, no control or direction marks, single spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def compact_code(text: str) -> str:
+    """A code as typed (ID, credit code, passport): upper case, no spaces or dashes."""
+    return re.sub(r"[\s\-]", "", clean_line(text)).upper()
+
+
+def mask_id_number(number: str) -> str:
+    """An ID or passport number with all but the first and last few characters hidden."""
+    if len(number) <= 6:
+        return "*" * len(number)
+    keep = 4 if len(number) >= 15 else 2
+    return number[:keep] + "*" * (len(number) - 2 * keep) + number[-keep:]

@@ -1,0 +1,200 @@
+"""The SQLAlchemy unit of work: the core's applicant store on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from cardbot.core.model import Applicant, Application, Status, StoredDocument
+from cardbot.core.ports import Clock, ConcurrentUpdateError
+from cardbot.db.models import (
+    AnswerRow,
+    ApplicantRow,
+    ApplicationRow,
+    DocumentRow,
+    NumberCounterRow,
+    ProcessedUpdateRow,
+)
+
+
+class SqlUnitOfWork:
+    """One database transaction for one event; rolled back unless committed."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._rows: dict[int, ApplicantRow] = {}
+
+    def __enter__(self) -> Self:
+        self.session = self._sessions()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def claim_update(self, key: str) -> bool:
+        """Record the delivery `key`; False when it was handled before."""
+        if self.session.get(ProcessedUpdateRow, key) is not None:
+            return False
+        self.session.add(ProcessedUpdateRow(key=key, processed_at=self._clock.now()))
+        return True
+
+    def load_applicant(self, user_id: int) -> Applicant | None:
+        """The applicant and their current application, if any."""
+        row = self.session.get(ApplicantRow, user_id)
+        if row is None:
+            return None
+        self._rows[user_id] = row
+        application = None
+        if row.application_id is not None:
+            app_row = self.session.get(ApplicationRow, row.application_id)
+            application = _to_application(app_row) if app_row else None
+        return Applicant(
+            user_id=row.user_id,
+            chat_id=row.chat_id,
+            language=row.language,
+            state=row.state,
+            consent_at=row.consent_at,
+            application=application,
+            slot_index=row.slot_index,
+            album_group=row.album_group,
+            album_step=row.album_step,
+            version=row.version,
+        )
+
+    def save_applicant(self, applicant: Applicant) -> None:
+        """Store the applicant and their application, replacing what changed."""
+        row = self._rows.get(applicant.user_id) or self.session.get(
+            ApplicantRow, applicant.user_id
+        )
+        if row is None:
+            row = ApplicantRow(user_id=applicant.user_id)
+            self.session.add(row)
+        row.chat_id = applicant.chat_id
+        row.language = applicant.language
+        row.state = applicant.state
+        row.consent_at = applicant.consent_at
+        row.slot_index = applicant.slot_index
+        row.album_group = applicant.album_group
+        row.album_step = applicant.album_step
+        previous_id = row.application_id
+        app = applicant.application
+        with _conflicts_as_concurrent_updates():
+            row.application_id = self._save_application(applicant.user_id, app) if app else None
+            if previous_id is not None and previous_id != row.application_id:
+                self._delete_if_draft(previous_id)
+            self.session.flush()
+
+    def _save_application(self, user_id: int, app: Application) -> int:
+        row = self.session.get(ApplicationRow, app.id) if app.id is not None else None
+        if row is None:
+            row = ApplicationRow(user_id=user_id, created_at=app.created_at or self._clock.now())
+            self.session.add(row)
+        row.category = app.category
+        row.status = app.status.value
+        row.number = app.number
+        row.skipped = sorted(app.skipped)
+        row.submitted_at = app.submitted_at
+        current = {a.field: a for a in row.answers}
+        for field, value in app.answers.items():
+            if field in current:
+                current[field].value = value
+            else:
+                row.answers.append(AnswerRow(field=field, value=value))
+        row.answers = [a for a in row.answers if a.field in app.answers]
+        docs = {d.kind: d for d in row.documents}
+        for kind, doc in app.documents.items():
+            doc_row = docs.get(kind)
+            if doc_row is None:
+                doc_row = DocumentRow(kind=kind)
+                row.documents.append(doc_row)
+            doc_row.storage_key = doc.storage_key
+            doc_row.sha256 = doc.sha256
+            doc_row.mime_type = doc.mime_type
+            doc_row.size = doc.size
+            doc_row.file_unique_id = doc.file_unique_id
+            doc_row.received_at = doc.received_at
+        row.documents = [d for d in row.documents if d.kind in app.documents]
+        self.session.flush()
+        app.id = row.id
+        return row.id
+
+    def _delete_if_draft(self, application_id: int) -> None:
+        row = self.session.get(ApplicationRow, application_id)
+        if row is not None and row.status == Status.DRAFT.value:
+            self.session.delete(row)
+
+    def delete_applicant(self, user_id: int) -> None:
+        """Forget the applicant and any draft of theirs."""
+        row = self._rows.get(user_id) or self.session.get(ApplicantRow, user_id)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+        self.session.execute(
+            delete(ApplicationRow).where(
+                ApplicationRow.user_id == user_id, ApplicationRow.status == Status.DRAFT.value
+            )
+        )
+
+    def next_application_number(self, year: int) -> str:
+        """The next number of `year`, e.g. DX-2026-000123, unique across workers."""
+        counter = self.session.execute(
+            select(NumberCounterRow).where(NumberCounterRow.year == year).with_for_update()
+        ).scalar_one_or_none()
+        if counter is None:
+            counter = NumberCounterRow(year=year, last=0)
+            self.session.add(counter)
+        counter.last += 1
+        return f"DX-{year}-{counter.last:06d}"
+
+    def commit(self) -> None:
+        """Commit; a conflicting concurrent change becomes ConcurrentUpdateError."""
+        with _conflicts_as_concurrent_updates():
+            self.session.commit()
+
+
+@contextmanager
+def _conflicts_as_concurrent_updates() -> Iterator[None]:
+    """Turn a lost optimistic-locking or uniqueness race into ConcurrentUpdateError."""
+    try:
+        yield
+    except (StaleDataError, IntegrityError) as exc:
+        raise ConcurrentUpdateError(exc.__class__.__name__) from exc
+
+
+def _to_application(row: ApplicationRow) -> Application:
+    return Application(
+        id=row.id,
+        category=row.category,
+        status=Status(row.status),
+        answers={a.field: a.value for a in row.answers},
+        documents={
+            d.kind: StoredDocument(
+                kind=d.kind,
+                storage_key=d.storage_key,
+                sha256=d.sha256,
+                mime_type=d.mime_type,
+                size=d.size,
+                received_at=d.received_at,
+                file_unique_id=d.file_unique_id,
+            )
+            for d in row.documents
+        },
+        skipped=set(row.skipped or ()),
+        number=row.number,
+        created_at=row.created_at,
+        submitted_at=row.submitted_at,
+    )

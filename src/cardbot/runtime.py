@@ -1,0 +1,59 @@
+"""Wiring: builds the core service and its adapters from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from cardbot.config import Settings
+from cardbot.content.loader import load_spec
+from cardbot.content.render import Renderer
+from cardbot.core.conversation import ConversationService
+from cardbot.core.ports import UnitOfWork
+from cardbot.db.migrate import upgrade
+from cardbot.db.repository import SqlUnitOfWork
+from cardbot.db.session import make_engine, make_session_factory
+from cardbot.storage.local import LocalDocumentStore
+
+
+class SystemClock:
+    """The real time, in UTC."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything a running cardbot needs, built once at start-up."""
+
+    settings: Settings
+    engine: Engine
+    service: ConversationService
+    renderer: Renderer
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Load content, bring the schema up to date and build the conversation service."""
+    spec = load_spec(settings.dialogs_dir)
+    renderer = Renderer(settings.dialogs_dir)
+    if migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    clock = SystemClock()
+
+    def unit_of_work() -> UnitOfWork:
+        return SqlUnitOfWork(sessions, clock)
+
+    service = ConversationService(
+        spec, unit_of_work, LocalDocumentStore(settings.documents_dir), clock
+    )
+    return Runtime(settings=settings, engine=engine, service=service, renderer=renderer)

@@ -1,0 +1,1 @@
+"""Document stores: where the bytes of uploaded documents live."""

@@ -1,0 +1,1 @@
+"""The Telegram adapter: updates to core events, replies to Bot API calls, nothing more."""

@@ -1,0 +1,135 @@
+"""Turning a Telegram update into a core event (downloading any file first)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+from telegram import Bot, Message, Update
+from telegram.error import TelegramError
+
+from cardbot.core.events import (
+    ButtonPress,
+    Command,
+    Event,
+    FileUpload,
+    Incoming,
+    IncomingFile,
+    Text,
+    Unsupported,
+    UserRef,
+)
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED_KINDS = (
+    "sticker", "voice", "audio", "video", "video_note", "animation", "location", "venue",
+    "contact", "poll", "dice", "game", "story",
+)
+
+
+def update_key(update: Update) -> str:
+    """The delivery key of an update, so a repeat is applied once."""
+    return f"tg:{update.update_id}"
+
+
+def user_ref(update: Update) -> UserRef | None:
+    """Who sent the update, when it comes from a person in a private chat."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or user.is_bot or chat.type != "private":
+        return None
+    return UserRef(user_id=user.id, chat_id=chat.id, language_code=user.language_code)
+
+
+def command_of(message: Message) -> Command | None:
+    """The command in a message such as "/start@cardbot_bot args", if it is one."""
+    text = message.text or ""
+    entity = message.entities[0] if message.entities else None
+    if not text.startswith("/") or entity is None or entity.type != "bot_command":
+        return None
+    if entity.offset != 0:
+        return None
+    name = text[1 : entity.length].split("@", 1)[0].lower()
+    return Command(name=name, args=text[entity.length :].strip())
+
+
+async def to_event(update: Update, bot: Bot, workdir: Path, max_bytes: int) -> Event | None:
+    """The core event for an update; None for updates the applicant flow ignores."""
+    if update.callback_query is not None:
+        data = update.callback_query.data
+        return ButtonPress(data) if isinstance(data, str) else Unsupported("other")
+    if update.edited_message is not None:
+        return Unsupported("edited")
+    message = update.message
+    if message is None:
+        return None
+    if message.text is not None:
+        return command_of(message) or Text(message.text)
+    if message.photo:
+        photo = max(message.photo, key=lambda size: (size.width * size.height, size.file_size))
+        return FileUpload(
+            await fetch_file(bot, photo.file_id, photo.file_unique_id, photo.file_size,
+                             None, message.media_group_id, workdir, max_bytes)
+        )
+    if message.document is not None:
+        doc = message.document
+        return FileUpload(
+            await fetch_file(bot, doc.file_id, doc.file_unique_id, doc.file_size,
+                             doc.file_name, message.media_group_id, workdir, max_bytes)
+        )
+    for kind in UNSUPPORTED_KINDS:
+        if getattr(message, kind, None):
+            return Unsupported(kind)
+    return Unsupported("other")
+
+
+async def fetch_file(
+    bot: Bot,
+    file_id: str,
+    unique_id: str,
+    declared_size: int | None,
+    name: str | None,
+    group_id: str | None,
+    workdir: Path,
+    max_bytes: int,
+) -> IncomingFile:
+    """Download a file into `workdir`; a file over the limit or that fails is left unfetched."""
+    size = declared_size or 0
+
+    def unfetched() -> IncomingFile:
+        return IncomingFile(None, size, name, unique_id, group_id)
+
+    if size > max_bytes:
+        return unfetched()
+    try:
+        tg_file = await bot.get_file(file_id)
+        if not tg_file.file_path:
+            return unfetched()
+        target = workdir / "upload"
+        if Path(tg_file.file_path).is_absolute():
+            # A self-hosted Bot API server in --local mode hands out absolute local paths.
+            await tg_file.download_to_drive(target)
+        else:
+            # Never let a relative path resolve to a file in our working directory.
+            url = f"{bot.base_file_url}/{quote(tg_file.file_path)}"
+            target.write_bytes(await bot.request.retrieve(url))
+    except TelegramError as exc:
+        log.info("file not fetched: %s", exc.__class__.__name__)
+        if "too big" in str(exc).lower():
+            size = max(size, max_bytes + 1)
+        return unfetched()
+    return IncomingFile(target, target.stat().st_size, name, unique_id, group_id)
+
+
+async def to_incoming(
+    update: Update, bot: Bot, workdir: Path, max_bytes: int
+) -> Incoming | None:
+    """The neutral envelope for an update from an applicant, or None."""
+    user = user_ref(update)
+    if user is None:
+        return None
+    event = await to_event(update, bot, workdir, max_bytes)
+    if event is None:
+        return None
+    return Incoming(key=update_key(update), user=user, event=event)

@@ -1,0 +1,110 @@
+"""Recording fakes for the core's ports: an in-memory store, document store and clock."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from cardbot.core.model import Applicant
+
+
+@dataclass
+class MemoryDatabase:
+    """What a database would hold: applicants, handled deliveries, number counters."""
+
+    applicants: dict[int, Applicant] = field(default_factory=dict)
+    processed: set[str] = field(default_factory=set)
+    counters: dict[int, int] = field(default_factory=dict)
+    commits: int = 0
+    next_application_id: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+class MemoryUnitOfWork:
+    """A unit of work over MemoryDatabase: changes are applied only on commit."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+        self._applicants: dict[int, Applicant | None] = {}
+        self._processed: set[str] = set()
+        self._counters: dict[int, int] = {}
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._applicants.clear()
+
+    def claim_update(self, key: str) -> bool:
+        if key in self.db.processed or key in self._processed:
+            return False
+        self._processed.add(key)
+        return True
+
+    def load_applicant(self, user_id: int) -> Applicant | None:
+        found = self.db.applicants.get(user_id)
+        return copy.deepcopy(found)
+
+    def save_applicant(self, applicant: Applicant) -> None:
+        if applicant.application is not None and applicant.application.id is None:
+            applicant.application.id = next(self.db.next_application_id)
+        self._applicants[applicant.user_id] = copy.deepcopy(applicant)
+
+    def delete_applicant(self, user_id: int) -> None:
+        self._applicants[user_id] = None
+
+    def next_application_number(self, year: int) -> str:
+        last = self._counters.get(year, self.db.counters.get(year, 0)) + 1
+        self._counters[year] = last
+        return f"DX-{year}-{last:06d}"
+
+    def commit(self) -> None:
+        for user_id, applicant in self._applicants.items():
+            if applicant is None:
+                self.db.applicants.pop(user_id, None)
+            else:
+                self.db.applicants[user_id] = applicant
+        self.db.processed |= self._processed
+        self.db.counters.update(self._counters)
+        self.db.commits += 1
+        self._applicants.clear()
+
+
+class MemoryDocumentStore:
+    """Keeps document bytes in a dict and records every call."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.deleted: list[str] = []
+        self._ids = itertools.count(1)
+
+    def put(self, source: Path) -> str:
+        key = f"{next(self._ids):032x}"
+        self.blobs[key] = source.read_bytes()
+        return key
+
+    def read(self, key: str) -> bytes:
+        return self.blobs[key]
+
+    def delete(self, key: str) -> None:
+        self.deleted.append(key)
+        self.blobs.pop(key, None)
+
+
+@dataclass
+class FixedClock:
+    """A clock that says what the test tells it."""
+
+    current: datetime
+
+    def now(self) -> datetime:
+        return self.current

@@ -1,0 +1,88 @@
+"""Real files made by the tests: good documents and every kind of bad one."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+
+from PIL import Image, ImageDraw
+from pypdf import PdfWriter
+
+
+def photo(width: int = 1200, height: int = 800, *, fmt: str = "JPEG", seed: int = 1) -> bytes:
+    """A readable photo-like image: lines and text on a light background."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", (width, height), (235, 235, 230))
+    draw = ImageDraw.Draw(image)
+    for _ in range(60):
+        start = (rng.randrange(width), rng.randrange(height))
+        end = (rng.randrange(width), rng.randrange(height))
+        draw.line([start, end], fill=(rng.randrange(200), rng.randrange(200), 90), width=4)
+    draw.text((40, 40), f"SPECIMEN {seed}", fill=(0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+def blank_photo(width: int = 1200, height: int = 800) -> bytes:
+    """A photo of nothing: one flat colour."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (250, 250, 250)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def tiny_photo() -> bytes:
+    """A photo too small to read."""
+    return photo(120, 80)
+
+
+def truncated_photo() -> bytes:
+    """A JPEG cut off after its first third."""
+    data = photo()
+    return data[: len(data) // 3]
+
+
+def decompression_bomb() -> bytes:
+    """A small PNG that claims a huge image (30000 x 30000 pixels)."""
+    out = io.BytesIO()
+    Image.new("1", (30000, 30000)).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def pdf(pages: int = 1) -> bytes:
+    """A valid PDF with blank pages."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def encrypted_pdf() -> bytes:
+    """A password-protected PDF."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.encrypt(user_password="secret", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def broken_pdf() -> bytes:
+    """Something that starts like a PDF and is not one."""
+    return b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage garbage\n"
+
+
+def windows_executable() -> bytes:
+    """The start of a Windows executable (what a renamed .exe looks like)."""
+    return b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
+
+
+def zip_archive() -> bytes:
+    """A ZIP archive (what an archive renamed to .pdf looks like)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("licence.pdf", pdf())
+    return out.getvalue()

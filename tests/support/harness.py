@@ -1,0 +1,125 @@
+"""Drive the conversation core like an applicant would, rendering every reply."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cardbot.content.loader import load_spec
+from cardbot.content.render import RenderedMessage, Renderer
+from cardbot.core.conversation import ConversationService
+from cardbot.core.events import (
+    ButtonPress,
+    Command,
+    Event,
+    FileUpload,
+    Incoming,
+    IncomingFile,
+    Text,
+    UserRef,
+)
+from cardbot.core.model import Applicant
+from cardbot.core.ports import UnitOfWork
+from tests.support.fakes import FixedClock, MemoryDatabase, MemoryDocumentStore, MemoryUnitOfWork
+
+DIALOGS = Path(__file__).resolve().parents[2] / "dialogs"
+VALID_ID = "11010519491231002X"
+VALID_USCC = "91350100M000100Y43"
+VALID_PHONE = "13800138000"
+
+
+class Harness:
+    """One or more applicants talking to a ConversationService with fake ports."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        unit_of_work: Callable[[], UnitOfWork] | None = None,
+        documents: MemoryDocumentStore | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.spec = load_spec(DIALOGS)
+        self.renderer = Renderer(DIALOGS)
+        self.db = MemoryDatabase()
+        self.documents = documents or MemoryDocumentStore()
+        self.clock = FixedClock(now or datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+        self.service = ConversationService(
+            self.spec,
+            unit_of_work or (lambda: MemoryUnitOfWork(self.db)),
+            self.documents,
+            self.clock,
+        )
+        self.user = UserRef(user_id=1001, chat_id=1001, language_code="zh-hans")
+        self.last: RenderedMessage | None = None
+        self._keys = itertools.count(1)
+        self._files = itertools.count(1)
+
+    def send(self, event: Event, *, key: str | None = None) -> list[RenderedMessage]:
+        """Send one event; every reply is rendered (so a broken template fails the test)."""
+        incoming = Incoming(key or f"test:{next(self._keys)}", self.user, event)
+        rendered = [self.renderer.render(reply) for reply in self.service.handle(incoming)]
+        if rendered:
+            self.last = rendered[-1]
+        return rendered
+
+    def text(self, text: str) -> list[RenderedMessage]:
+        """Type a message."""
+        return self.send(Text(text))
+
+    def command(self, name: str) -> list[RenderedMessage]:
+        """Send a slash command."""
+        return self.send(Command(name))
+
+    def press(self, data: str) -> list[RenderedMessage]:
+        """Press a button by its data (which may be forged)."""
+        return self.send(ButtonPress(data))
+
+    def tap(self, label: str) -> list[RenderedMessage]:
+        """Press the button of the last message whose label contains `label`."""
+        assert self.last is not None, "no message yet"
+        for row in self.last.buttons:
+            for text, data in row:
+                if label in text:
+                    return self.press(data)
+        raise AssertionError(f"no button {label!r} in {self.last.buttons}")
+
+    def upload(self, data: bytes, *, group: str | None = None, name: str = "f") -> list[
+        RenderedMessage
+    ]:
+        """Send a file with these bytes."""
+        path = self.workdir / f"upload-{next(self._files)}"
+        path.write_bytes(data)
+        return self.send(FileUpload(IncomingFile(path, len(data), name, None, group)))
+
+    @property
+    def applicant(self) -> Applicant:
+        """What the store holds for the applicant now."""
+        return self.db.applicants[self.user.user_id]
+
+    @property
+    def state(self) -> str:
+        """The applicant's stored state."""
+        return self.applicant.state
+
+    @property
+    def buttons(self) -> list[str]:
+        """The callback data of the last message's buttons."""
+        assert self.last is not None
+        return [data for row in self.last.buttons for _label, data in row]
+
+    def start_as(self, category: str) -> None:
+        """Consent and choose a category."""
+        self.command("start")
+        self.press("consent:yes")
+        self.press(f"cat:{category}")
+
+    def fill_identity(self, *, passport: bool = False) -> None:
+        """Answer name, ID type and number, phone."""
+        self.text("张三")
+        self.press("pick:id_type:passport" if passport else "pick:id_type:resident_id")
+        self.text("E12345678" if passport else VALID_ID)
+        self.text(VALID_PHONE)

@@ -1,0 +1,480 @@
+"""The applicant conversation: every step, its checks and re-asks, and the navigation."""
+
+from __future__ import annotations
+
+from tests.support import files
+from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC, Harness
+
+
+def complete_enterprise(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    chat.text("Acme Trading Co., Ltd.")
+    chat.text(VALID_USCC)
+    chat.text("500")
+    chat.upload(files.photo(seed=1), group="album-1")
+    chat.upload(files.photo(seed=2), group="album-1")
+    chat.upload(files.pdf())
+    chat.upload(files.photo(seed=3, fmt="PNG"))
+
+
+def test_first_message_shows_welcome_and_asks_for_consent_in_chinese(chat: Harness) -> None:
+    replies = chat.command("start")
+    assert [r.text.split("\n")[0] for r in replies][0].startswith("👋")
+    assert "个人信息" in replies[-1].text
+    assert chat.buttons == ["consent:yes", "consent:no"]
+    assert chat.state == "consent"
+
+
+def test_english_telegram_users_are_greeted_in_english(chat: Harness) -> None:
+    chat.user = chat.user.__class__(chat.user.user_id, chat.user.chat_id, "en-GB")
+    replies = chat.command("start")
+    assert "Hello" in replies[0].text
+    assert "personal information" in replies[-1].text
+
+
+def test_declining_consent_stores_nothing(chat: Harness) -> None:
+    chat.command("start")
+    replies = chat.press("consent:no")
+    assert chat.db.applicants == {}
+    assert "没有保存" in replies[-1].text
+    assert chat.buttons == ["nav:start"]
+
+
+def test_nothing_is_collected_before_consent(chat: Harness) -> None:
+    chat.command("start")
+    chat.text(VALID_ID)
+    chat.upload(files.photo())
+    assert chat.state == "consent"
+    assert chat.applicant.application is None
+    assert chat.documents.blobs == {}
+
+
+def test_enterprise_application_is_submitted_with_a_number(chat: Harness) -> None:
+    complete_enterprise(chat)
+    assert chat.state == "summary"
+    assert "nav:submit" in chat.buttons
+    replies = chat.tap("确认提交")
+    app = chat.applicant.application
+    assert app is not None
+    assert app.status == "submitted"
+    assert app.number == "DX-2026-000001"
+    assert "DX-2026-000001" in replies[-1].text
+    assert set(app.documents) == {"id_front", "id_back", "business_license", "tax_registration"}
+    assert app.answers == {
+        "full_name": "张三",
+        "id_type": "resident_id",
+        "id_number": VALID_ID,
+        "phone": "+86" + VALID_PHONE,
+        "company_name": "Acme Trading Co., Ltd.",
+        "uscc": VALID_USCC,
+        "daily_call_volume": "500",
+    }
+
+
+def test_application_numbers_increase(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    chat = Harness(tmp_path)
+    complete_enterprise(chat)
+    chat.press("nav:submit")
+    chat.user = chat.user.__class__(2002, 2002, "zh")
+    complete_enterprise(chat)
+    chat.press("nav:submit")
+    assert chat.applicant.application is not None
+    assert chat.applicant.application.number == "DX-2026-000002"
+
+
+def test_individual_with_passport_needs_only_identity(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity(passport=True)
+    assert chat.state == "passport_page"
+    chat.upload(files.pdf())
+    assert chat.state == "summary"
+    chat.press("nav:submit")
+    app = chat.applicant.application
+    assert app is not None and app.status == "submitted"
+    assert set(app.documents) == {"passport"}
+    assert "company_name" not in app.answers
+
+
+def test_small_business_may_skip_tax_registration(chat: Harness) -> None:
+    chat.start_as("small_business")
+    chat.fill_identity()
+    chat.text("小明便利店")
+    chat.text(VALID_USCC)
+    assert chat.state == "id_card"
+    chat.upload(files.photo(seed=1))
+    chat.upload(files.photo(seed=2))
+    chat.upload(files.photo(seed=3))
+    assert chat.state == "tax_registration"
+    chat.tap("跳过")
+    assert chat.state == "summary"
+    chat.press("nav:submit")
+    assert chat.applicant.application is not None
+    assert chat.applicant.application.status == "submitted"
+
+
+def test_enterprise_cannot_skip_tax_registration(chat: Harness) -> None:
+    complete_enterprise(chat)
+    chat.press("edit:tax_registration")
+    assert "nav:skip" not in chat.buttons
+    chat.press("nav:skip")
+    assert chat.state == "tax_registration"
+
+
+def test_bad_id_number_is_explained_and_asked_again(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    chat.press("pick:id_type:resident_id")
+    replies = chat.text("110105194912310021")
+    assert "校验码" in replies[-1].text
+    assert chat.state == "id_number"
+    assert "id_number" not in (chat.applicant.application.answers if chat.applicant.application else {})
+    chat.text(VALID_ID)
+    assert chat.state == "phone"
+
+
+def test_underage_applicant_is_refused(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("李四")
+    chat.press("pick:id_type:resident_id")
+    replies = chat.text("110105201001010010")
+    assert "18" in replies[-1].text
+    assert chat.state == "id_number"
+
+
+def test_each_text_step_re_asks_on_bad_input(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    cases = [
+        ("full_name", "<b>1234</b>", "张三"),
+        ("id_number", "12345", VALID_ID),
+        ("phone", "12345", VALID_PHONE),
+        ("company_name", "!!!", "Acme Ltd"),
+        ("uscc", "91350100M000100Y44", VALID_USCC),
+        ("daily_call_volume", "lots", "800"),
+    ]
+    for step, bad, good in cases:
+        if chat.state == "id_type":
+            chat.press("pick:id_type:resident_id")
+        assert chat.state == step
+        before = chat.applicant.application.answers.copy() if chat.applicant.application else {}
+        chat.text(bad)
+        assert chat.state == step, step
+        assert (chat.applicant.application.answers if chat.applicant.application else {}) == before
+        chat.text(good)
+        assert chat.state != step
+
+
+def test_photo_where_a_number_was_asked_is_refused_kindly(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    chat.press("pick:id_type:resident_id")
+    replies = chat.upload(files.photo())
+    assert "还不需要文件" in replies[-1].text
+    assert chat.state == "id_number"
+    assert chat.documents.blobs == {}
+
+
+def test_text_where_a_file_was_asked_is_refused_kindly(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    replies = chat.text("here is my id")
+    assert "照片或一个文件" in replies[-1].text
+    assert chat.state == "id_card"
+
+
+def test_bad_files_are_refused_and_change_nothing(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    bad = {
+        "image_unreadable": files.truncated_photo(),
+        "image_too_small": files.tiny_photo(),
+        "image_blank": files.blank_photo(),
+        "unsupported_file_type": files.windows_executable(),
+        "pdf_encrypted": files.encrypted_pdf(),
+        "pdf_unreadable": files.broken_pdf(),
+        "file_empty": b"",
+    }
+    for problem, data in bad.items():
+        replies = chat.upload(data)
+        expected = chat.renderer.render_text(f"problems/{problem}", "zh", {})
+        assert replies[-1].text == expected, problem
+        assert chat.state == "id_card"
+        assert chat.applicant.application is not None
+        assert chat.applicant.application.documents == {}
+    assert chat.documents.blobs == {}
+
+
+def test_album_fills_both_sides_of_the_id_card_with_one_reply(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    first = chat.upload(files.photo(seed=1), group="g1")
+    second = chat.upload(files.photo(seed=2), group="g1")
+    assert first == []
+    assert chat.state == "summary"
+    assert len(second) == 1
+    app = chat.applicant.application
+    assert app is not None and set(app.documents) == {"id_front", "id_back"}
+
+
+def test_single_photos_are_asked_for_one_side_at_a_time(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    replies = chat.upload(files.photo(seed=1))
+    assert "国徽面" in replies[-1].text
+    assert "(2/2)" in replies[-1].text or "（2/2）" in replies[-1].text
+
+
+def test_extra_album_photos_are_not_taken_for_the_next_document(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    chat.text("Acme Ltd")
+    chat.text(VALID_USCC)
+    chat.text("100")
+    for seed in (1, 2, 3):
+        chat.upload(files.photo(seed=seed), group="g3")
+    assert chat.state == "business_license"
+    assert chat.applicant.application is not None
+    assert "business_license" not in chat.applicant.application.documents
+    assert "多出的照片" in chat.last.text if chat.last else False
+
+
+def test_same_file_for_two_documents_is_refused(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=1))
+    replies = chat.upload(files.photo(seed=1))
+    assert "已经用作另一份材料" in replies[-1].text
+    assert chat.state == "id_card"
+
+
+def test_back_returns_to_the_previous_question_and_keeps_answers(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    chat.press("pick:id_type:resident_id")
+    chat.press("nav:back")
+    assert chat.state == "id_type"
+    chat.press("nav:back")
+    assert chat.state == "full_name"
+    assert "张三" in (chat.last.text if chat.last else "")
+    chat.press("nav:keep")
+    assert chat.state == "id_number"
+
+
+def test_back_from_the_first_question_returns_to_the_category(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.press("nav:back")
+    assert chat.state == "category"
+    chat.command("back")
+    assert chat.state == "category"
+
+
+def test_after_going_back_the_applicant_returns_to_where_they_were(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    assert chat.state == "id_card"
+    chat.press("nav:back")
+    chat.press("nav:back")
+    assert chat.state == "id_number"
+    chat.text(VALID_ID)
+    assert chat.state == "id_card"
+
+
+def test_summary_edit_changes_one_item_and_returns_to_summary(chat: Harness) -> None:
+    complete_enterprise(chat)
+    chat.press("nav:edit")
+    assert "edit:phone" in chat.buttons
+    chat.press("edit:phone")
+    assert chat.state == "phone"
+    chat.text("+44 20 7946 0958")
+    assert chat.state == "summary"
+    assert chat.applicant.application is not None
+    assert chat.applicant.application.answers["phone"] == "+442079460958"
+
+
+def test_changing_id_type_from_summary_asks_for_the_new_documents(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=1), group="g")
+    chat.upload(files.photo(seed=2), group="g")
+    chat.press("edit:id_type")
+    chat.press("pick:id_type:passport")
+    assert chat.state == "id_number"
+    chat.text("E12345678")
+    assert chat.state == "passport_page"
+    chat.upload(files.pdf())
+    chat.press("nav:submit")
+    app = chat.applicant.application
+    assert app is not None and app.status == "submitted"
+    assert set(app.documents) == {"passport"}
+    assert len(chat.documents.blobs) == 1
+
+
+def test_replacing_a_document_keeps_the_other_side(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=1))
+    chat.upload(files.photo(seed=2))
+    app = chat.applicant.application
+    assert app is not None
+    old_back = app.documents["id_back"].storage_key
+    chat.press("edit:id_card")
+    chat.upload(files.photo(seed=5))
+    chat.press("nav:keep")
+    assert chat.state == "summary"
+    app = chat.applicant.application
+    assert app is not None
+    assert app.documents["id_back"].storage_key == old_back
+    assert len(chat.documents.blobs) == 2
+
+
+def test_summary_lists_everything_given_so_far(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    replies = chat.command("summary")
+    assert chat.state == "summary"
+    text = replies[-1].text
+    assert "张三" in text and VALID_ID in text
+    assert "未填写" in text
+    assert "nav:continue" in chat.buttons
+    chat.press("nav:continue")
+    assert chat.state == "company_name"
+
+
+def test_incomplete_package_cannot_be_submitted(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    chat.command("summary")
+    replies = chat.press("nav:submit")
+    assert chat.state == "summary"
+    assert "不能提交" in replies[-1].text
+    assert "公司名称" in replies[-1].text and "营业执照" in replies[-1].text
+
+
+def test_cancel_asks_first_then_deletes_the_draft(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=1))
+    chat.command("cancel")
+    assert chat.buttons == ["nav:cancel_yes", "nav:cancel_no"]
+    chat.press("nav:cancel_no")
+    assert chat.state == "id_card"
+    chat.command("cancel")
+    chat.press("nav:cancel_yes")
+    assert chat.state == "idle"
+    assert chat.applicant.application is None
+    assert chat.documents.blobs == {}
+    chat.command("start")
+    assert chat.state == "category"
+
+
+def test_resume_repeats_the_current_question(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    replies = chat.command("start")
+    assert "欢迎回来" in replies[0].text
+    assert "证件类型" in replies[-1].text
+    assert chat.state == "id_type"
+
+
+def test_same_delivery_twice_is_applied_once(chat: Harness) -> None:
+    chat.start_as("individual")
+    from cardbot.core.events import Text
+
+    first = chat.send(Text("张三"), key="tg:77")
+    again = chat.send(Text("王五"), key="tg:77")
+    assert first and again == []
+    assert chat.applicant.application is not None
+    assert chat.applicant.application.answers["full_name"] == "张三"
+
+
+def test_forged_and_stale_buttons_change_nothing(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    before = chat.applicant
+    for data in ["pick:id_type:alien", "pick:phone:x", "cat:enterprise", "consent:yes",
+                 "edit:full_name", "nav:submit", "nav:skip", "x" * 64, "",
+                 "lang:fr", "nav:keep"]:
+        replies = chat.press(data)
+        assert replies, data
+        assert chat.applicant == before, data
+
+
+def test_stickers_voice_and_other_messages_get_a_kind_answer(chat: Harness) -> None:
+    from cardbot.core.events import Unsupported
+
+    chat.start_as("individual")
+    for kind in ("sticker", "voice", "location", "contact", "poll", "edited", "other", "novel"):
+        replies = chat.send(Unsupported(kind))
+        assert "抱歉" in replies[-1].text
+        assert chat.state == "full_name"
+
+
+def test_html_in_answers_is_escaped_in_every_message(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    chat.text("<b>Evil</b> & <script>Co</script>")
+    replies = chat.command("summary")
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; &lt;script&gt;" in replies[-1].text
+    assert "<script>" not in replies[-1].text
+
+
+def test_long_messages_are_refused_without_change(chat: Harness) -> None:
+    chat.start_as("individual")
+    replies = chat.text("名" * 4096)
+    assert "太长" in replies[-1].text
+    assert chat.state == "full_name"
+
+
+def test_lang_switches_to_english_and_repeats_the_question(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.command("lang")
+    replies = chat.press("lang:en")
+    assert chat.applicant.language == "en"
+    assert "full name" in replies[-1].text
+
+
+def test_status_shows_progress_then_the_number(chat: Harness) -> None:
+    replies = chat.command("status")
+    assert chat.state == "consent"
+    chat.press("consent:yes")
+    replies = chat.command("status")
+    assert "还没有申请" in replies[0].text
+    chat.press("cat:individual")
+    chat.fill_identity()
+    replies = chat.command("status")
+    assert "填写中" in replies[0].text and "4 / 5" in replies[0].text
+    chat.upload(files.photo(seed=1), group="g")
+    chat.upload(files.photo(seed=2), group="g")
+    chat.press("nav:submit")
+    replies = chat.command("status")
+    assert "DX-2026-000001" in replies[0].text and "已提交" in replies[0].text
+
+
+def test_help_lists_commands_and_repeats_the_question(chat: Harness) -> None:
+    chat.start_as("individual")
+    replies = chat.command("help")
+    assert "/status" in replies[0].text and "/cancel" in replies[0].text
+    assert "姓名" in replies[-1].text
+
+
+def test_unknown_command_points_to_help(chat: Harness) -> None:
+    chat.start_as("individual")
+    replies = chat.command("frobnicate")
+    assert "/help" in replies[0].text
+    assert chat.state == "full_name"
+
+
+def test_text_after_submission_points_to_status(chat: Harness) -> None:
+    complete_enterprise(chat)
+    chat.press("nav:submit")
+    replies = chat.text("hello?")
+    assert "DX-2026-000001" in replies[-1].text
+    replies = chat.command("start")
+    assert "DX-2026-000001" in replies[-1].text
+
+
+def test_every_message_offers_a_way_forward(chat: Harness) -> None:
+    complete_enterprise(chat)
+    assert chat.buttons
+    chat.press("nav:edit")
+    assert "nav:continue" in chat.buttons
