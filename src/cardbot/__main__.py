@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from cardbot.config import ConfigError, Settings, load_settings
 from cardbot.content.check import check_content
 from cardbot.content.loader import ContentError, load_spec
@@ -34,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     # httpx logs every request URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -43,13 +47,13 @@ def _configure_logging() -> None:
 def _run(settings: Settings) -> int:
     from cardbot.runtime import build_runtime
     from cardbot.telegram.bot import build_application
+    from cardbot.telegram.polling import run_until_signalled
 
     settings.require_token()
     _configure_logging()
     runtime = build_runtime(settings)
     try:
-        build_application(runtime).run_polling(allowed_updates=["message", "edited_message",
-                                                                "callback_query"])
+        run_until_signalled(build_application(runtime))
     finally:
         runtime.close()
     return 0
@@ -106,6 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     except (ConfigError, ContentError) as exc:
         print(f"cardbot: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        print(
+            f"cardbot: cannot use the database given by CARDBOT_DATABASE_URL "
+            f"({exc.orig.__class__.__name__ if exc.orig else 'error'}): check that it is "
+            "running and reachable",
+            file=sys.stderr,
+        )
         return 2
     return 2
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,20 +48,22 @@ class Harness:
         self.db = MemoryDatabase()
         self.documents = documents or MemoryDocumentStore()
         self.clock = FixedClock(now or datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+        self.unit_of_work = unit_of_work or (lambda: MemoryUnitOfWork(self.db))
         self.service = ConversationService(
             self.spec,
-            unit_of_work or (lambda: MemoryUnitOfWork(self.db)),
+            self.unit_of_work,
             self.documents,
             self.clock,
         )
         self.user = UserRef(user_id=1001, chat_id=1001, language_code="zh-hans")
         self.last: RenderedMessage | None = None
         self._keys = itertools.count(1)
+        self._run = uuid.uuid4().hex[:8]
         self._files = itertools.count(1)
 
     def send(self, event: Event, *, key: str | None = None) -> list[RenderedMessage]:
         """Send one event; every reply is rendered (so a broken template fails the test)."""
-        incoming = Incoming(key or f"test:{next(self._keys)}", self.user, event)
+        incoming = Incoming(key or f"test:{self._run}:{next(self._keys)}", self.user, event)
         rendered = [self.renderer.render(reply) for reply in self.service.handle(incoming)]
         if rendered:
             self.last = rendered[-1]
@@ -87,9 +90,9 @@ class Harness:
                     return self.press(data)
         raise AssertionError(f"no button {label!r} in {self.last.buttons}")
 
-    def upload(self, data: bytes, *, group: str | None = None, name: str = "f") -> list[
-        RenderedMessage
-    ]:
+    def upload(
+        self, data: bytes, *, group: str | None = None, name: str = "f"
+    ) -> list[RenderedMessage]:
         """Send a file with these bytes."""
         path = self.workdir / f"upload-{next(self._files)}"
         path.write_bytes(data)
@@ -98,7 +101,10 @@ class Harness:
     @property
     def applicant(self) -> Applicant:
         """What the store holds for the applicant now."""
-        return self.db.applicants[self.user.user_id]
+        with self.unit_of_work() as uow:
+            applicant = uow.load_applicant(self.user.user_id)
+        assert applicant is not None, "no applicant stored"
+        return applicant
 
     @property
     def state(self) -> str:

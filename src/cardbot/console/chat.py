@@ -71,8 +71,10 @@ class ConsoleChat:
 
     def run(self, lines: Iterable[str]) -> None:
         """Handle each input line in turn until the input ends."""
-        self.out.write("cardbot chat — type /start; a number presses a button; "
-                       "a file path uploads a file; Ctrl-D quits.\n")
+        self.out.write(
+            "cardbot chat — type /start; a number presses a button; "
+            "a file path uploads a file; Ctrl-D quits.\n"
+        )
         for line in lines:
             self.send_line(line.rstrip("\n"))
 
@@ -101,9 +103,7 @@ class ConsoleChat:
             copy = workdir / "upload"
             shutil.copyfile(path, copy)
             size = copy.stat().st_size
-            self.dispatch(
-                FileUpload(IncomingFile(copy, size, path.name, None, group))
-            )
+            self.dispatch(FileUpload(IncomingFile(copy, size, path.name, None, group)))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -9,22 +9,57 @@ from jinja2 import TemplateSyntaxError
 from cardbot.content.loader import ContentError, load_spec
 from cardbot.content.render import LANGUAGES, Renderer
 from cardbot.core import files, validation
-from cardbot.core.conversation import COMMANDS, LANGUAGES as CORE_LANGUAGES
+from cardbot.core.conversation import COMMANDS
+from cardbot.core.conversation import LANGUAGES as CORE_LANGUAGES
 from cardbot.core.spec import DialogSpec
 
 FIXED_TEMPLATES = (
-    "welcome", "welcome_back", "consent", "consent_declined", "choose_category", "summary",
-    "edit_choose", "submitted", "already_submitted", "status", "help", "cancel_confirm",
-    "cancelled", "nothing_to_cancel", "idle", "choose_language", "language_set", "stale_button",
-    "unknown_command", "cannot_go_back", "incomplete", "error",
+    "welcome",
+    "welcome_back",
+    "consent",
+    "consent_declined",
+    "choose_category",
+    "summary",
+    "edit_choose",
+    "submitted",
+    "already_submitted",
+    "status",
+    "help",
+    "cancel_confirm",
+    "cancelled",
+    "nothing_to_cancel",
+    "idle",
+    "choose_language",
+    "language_set",
+    "stale_button",
+    "unknown_command",
+    "cannot_go_back",
+    "incomplete",
+    "error",
 )
 FLOW_PROBLEMS = (
-    "unsupported_message", "expected_file", "use_buttons", "text_too_long", "unexpected_file",
-    "album_extra", "duplicate_document",
+    "unsupported_message",
+    "expected_file",
+    "use_buttons",
+    "text_too_long",
+    "unexpected_file",
+    "album_extra",
+    "duplicate_document",
 )
 BUTTONS = (
-    "agree", "decline", "start", "back", "summary", "keep", "skip", "submit", "continue", "edit",
-    "cancel", "cancel_yes", "cancel_no",
+    "agree",
+    "decline",
+    "start",
+    "back",
+    "summary",
+    "keep",
+    "skip",
+    "submit",
+    "continue",
+    "edit",
+    "cancel",
+    "cancel_yes",
+    "cancel_no",
 )
 
 

@@ -92,10 +92,7 @@ class Renderer:
         """Render one reply into its text and buttons."""
         text = self.render_text(reply.template, reply.language, reply.context)
         buttons = [
-            [
-                (self.label(reply.language, b.label, **dict(b.params)), b.data)
-                for b in row
-            ]
+            [(self.label(reply.language, b.label, **dict(b.params)), b.data) for b in row]
             for row in reply.buttons
         ]
         return RenderedMessage(chat_id=reply.chat_id, text=text, buttons=buttons)

@@ -173,17 +173,21 @@ class Turn:
 
     def in_flow(self) -> bool:
         """True while an application is being filled in (category, steps or summary)."""
-        return self.state == states.CATEGORY or self.state == states.SUMMARY or (
-            self.state in self.spec.steps
+        return (
+            self.state == states.CATEGORY
+            or self.state == states.SUMMARY
+            or (self.state in self.spec.steps)
         )
 
     # -- dispatch ------------------------------------------------------------------------
 
     def run(self, event: Event) -> None:
         """Handle one event."""
-        if self.state == states.NEW and not (
-            isinstance(event, Command) and event.name == "lang"
-        ) and not (isinstance(event, ButtonPress) and event.data.startswith("lang:")):
+        if (
+            self.state == states.NEW
+            and not (isinstance(event, Command) and event.name == "lang")
+            and not (isinstance(event, ButtonPress) and event.data.startswith("lang:"))
+        ):
             self.fire("ask_consent")
             self.say("welcome")
             self.prompt()
@@ -278,8 +282,12 @@ class Turn:
             return
         self.say(
             "cancel_confirm",
-            ((Button("button.cancel_yes", "nav:cancel_yes"),
-              Button("button.cancel_no", "nav:cancel_no")),),
+            (
+                (
+                    Button("button.cancel_yes", "nav:cancel_yes"),
+                    Button("button.cancel_no", "nav:cancel_no"),
+                ),
+            ),
         )
 
     def on_lang(self) -> None:
@@ -528,8 +536,9 @@ class Turn:
                 code = "missing_document" if step.kind == "document" else "missing_field"
                 problems.append({"code": code, "step": step.id, "slot": ",".join(missing)})
             elif step.kind == "text" and step.validator:
-                verdict = VALIDATORS[step.validator](self.app.answers[step.id], self.app.answers,
-                                                      today)
+                verdict = VALIDATORS[step.validator](
+                    self.app.answers[step.id], self.app.answers, today
+                )
                 if not verdict.ok and verdict.problem:
                     problems.append({"code": verdict.problem, "step": step.id, "slot": ""})
         return problems
@@ -609,7 +618,10 @@ class Turn:
             if self.model.is_complete()
             else Button("button.continue", "nav:continue")
         )
-        return ((first,), (Button("button.edit", "nav:edit"), Button("button.cancel", "nav:cancel")))
+        return (
+            (first,),
+            (Button("button.edit", "nav:edit"), Button("button.cancel", "nav:cancel")),
+        )
 
     def edit_buttons(self) -> tuple[tuple[Button, ...], ...]:
         """One button per item the applicant can change."""

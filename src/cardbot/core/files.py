@@ -20,8 +20,15 @@ BLANK_STDDEV = 4.0
 _CHUNK = 1024 * 1024
 
 PROBLEM_CODES = (
-    "file_too_large", "file_unavailable", "file_empty", "unsupported_file_type",
-    "image_unreadable", "image_too_small", "image_blank", "pdf_unreadable", "pdf_encrypted",
+    "file_too_large",
+    "file_unavailable",
+    "file_empty",
+    "unsupported_file_type",
+    "image_unreadable",
+    "image_too_small",
+    "image_blank",
+    "pdf_unreadable",
+    "pdf_encrypted",
 )
 
 
@@ -84,8 +91,14 @@ def _check_image(path: Path) -> str | None:
                 sample = image.convert("L")
                 sample.thumbnail((256, 256))
                 stddev = ImageStat.Stat(sample).stddev[0]
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, SyntaxError):
+    except (
+        OSError,
+        UnidentifiedImageError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        SyntaxError,
+    ):
         return "image_unreadable"
     if stddev < BLANK_STDDEV:
         return "image_blank"

@@ -75,22 +75,27 @@ class FlowModel:
         return self.state in self.spec.steps
 
 
+def _model(event: EventData) -> FlowModel:
+    assert isinstance(event.model, FlowModel)
+    return event.model
+
+
 def _applies(step_id: str) -> Any:
     def condition(event: EventData) -> bool:
-        return bool(event.model.applies(step_id))
+        return _model(event).applies(step_id)
 
     return condition
 
 
 def _pending(step_id: str) -> Any:
     def condition(event: EventData) -> bool:
-        return bool(event.model.pending(step_id))
+        return _model(event).pending(step_id)
 
     return condition
 
 
 def _complete(event: EventData) -> bool:
-    return bool(event.model.is_complete())
+    return _model(event).is_complete()
 
 
 class FlowMachine:
@@ -98,7 +103,7 @@ class FlowMachine:
 
     def __init__(self, spec: DialogSpec) -> None:
         self.spec = spec
-        steps = list(spec.step_order)
+        steps: list[Any] = list(spec.step_order)
         self.machine = Machine(
             model=None,
             states=[*FIXED_STATES, *steps],
@@ -109,12 +114,12 @@ class FlowMachine:
         )
         self._add_flow_transitions(steps)
 
-    def _add_flow_transitions(self, steps: list[str]) -> None:
+    def _add_flow_transitions(self, steps: list[Any]) -> None:
         add = self.machine.add_transition
         add("ask_consent", NEW, CONSENT)
         add("agree", CONSENT, CATEGORY)
         add("start_over", IDLE, CATEGORY)
-        in_flow = [CATEGORY, *steps, SUMMARY]
+        in_flow: list[Any] = [CATEGORY, *steps, SUMMARY]
         for step in steps:
             add("advance", in_flow, step, conditions=[_applies(step), _pending(step)])
         add("advance", in_flow, SUMMARY)

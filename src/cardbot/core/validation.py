@@ -142,8 +142,16 @@ def daily_call_volume(text: str, answers: Mapping[str, str], today: date) -> Ver
 
 
 PROBLEM_CODES = (
-    "name_empty", "name_too_long", "name_invalid", "invalid_id_number", "invalid_passport_number",
-    "underage", "invalid_phone", "invalid_company_name", "company_name_too_long", "invalid_uscc",
+    "name_empty",
+    "name_too_long",
+    "name_invalid",
+    "invalid_id_number",
+    "invalid_passport_number",
+    "underage",
+    "invalid_phone",
+    "invalid_company_name",
+    "company_name_too_long",
+    "invalid_uscc",
     "invalid_daily_call_volume",
 )
 

@@ -91,9 +91,7 @@ class ApplicationRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
-    answers: Mapped[list[AnswerRow]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    answers: Mapped[list[AnswerRow]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     documents: Mapped[list[DocumentRow]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )

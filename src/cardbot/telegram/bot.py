@@ -7,14 +7,25 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, InlineKeyboardButton, Update
-from telegram import InlineKeyboardMarkup
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
-from telegram import LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
-from telegram.ext import TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    TypeHandler,
+)
 
 from cardbot.content.render import LANGUAGES, RenderedMessage
 from cardbot.core.conversation import COMMANDS
@@ -26,6 +37,7 @@ from cardbot.telegram.processor import PerUserUpdateProcessor
 log = logging.getLogger(__name__)
 SEND_RETRIES = 5
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def keyboard(message: RenderedMessage) -> InlineKeyboardMarkup | None:
@@ -33,8 +45,10 @@ def keyboard(message: RenderedMessage) -> InlineKeyboardMarkup | None:
     if not message.buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
-         for row in message.buttons]
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in message.buttons
+        ]
     )
 
 
@@ -92,8 +106,12 @@ class TelegramBridge:
         """Log a failed update without its content, and tell the applicant to try again."""
         key = update_key(update) if isinstance(update, Update) else "-"
         error = context.error
-        log.error("update %s failed: %s", key, error.__class__.__name__,
-                  exc_info=(type(error), error, error.__traceback__) if error else None)
+        log.error(
+            "update %s failed: %s",
+            key,
+            error.__class__.__name__,
+            exc_info=(type(error), error, error.__traceback__) if error else None,
+        )
         if not isinstance(update, Update):
             return
         user = user_ref(update)
@@ -107,7 +125,7 @@ class TelegramBridge:
             log.warning("error notice not sent: %s", exc.__class__.__name__)
 
 
-async def register_commands(application: Application, runtime: Runtime) -> None:
+async def register_commands(application: BotApplication, runtime: Runtime) -> None:
     """Show the command menu in Chinese by default and in English for English users."""
     for language in LANGUAGES:
         commands = [
@@ -121,12 +139,12 @@ async def register_commands(application: Application, runtime: Runtime) -> None:
         )
 
 
-def build_application(runtime: Runtime) -> Application:
+def build_application(runtime: Runtime) -> BotApplication:
     """The Application, pointed at the configured Bot API server, with retries on 429."""
     settings = runtime.settings
     bridge = TelegramBridge(runtime)
 
-    async def post_init(application: Application) -> None:
+    async def post_init(application: BotApplication) -> None:
         await register_commands(application, runtime)
 
     application = (
@@ -137,6 +155,7 @@ def build_application(runtime: Runtime) -> Application:
         .concurrent_updates(PerUserUpdateProcessor())
         .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES))
         .post_init(post_init)
+        .updater(None)
         .build()
     )
     application.add_handler(TypeHandler(Update, bridge.on_update))

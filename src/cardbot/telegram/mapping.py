@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
 from telegram import Bot, Message, Update
 from telegram.error import TelegramError
+from telegram.warnings import PTBUserWarning
 
 from cardbot.core.events import (
     ButtonPress,
@@ -24,8 +27,19 @@ from cardbot.core.events import (
 log = logging.getLogger(__name__)
 
 UNSUPPORTED_KINDS = (
-    "sticker", "voice", "audio", "video", "video_note", "animation", "location", "venue",
-    "contact", "poll", "dice", "game", "story",
+    "sticker",
+    "voice",
+    "audio",
+    "video",
+    "video_note",
+    "animation",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
 )
 
 
@@ -69,14 +83,30 @@ async def to_event(update: Update, bot: Bot, workdir: Path, max_bytes: int) -> E
     if message.photo:
         photo = max(message.photo, key=lambda size: (size.width * size.height, size.file_size))
         return FileUpload(
-            await fetch_file(bot, photo.file_id, photo.file_unique_id, photo.file_size,
-                             None, message.media_group_id, workdir, max_bytes)
+            await fetch_file(
+                bot,
+                photo.file_id,
+                photo.file_unique_id,
+                photo.file_size,
+                None,
+                message.media_group_id,
+                workdir,
+                max_bytes,
+            )
         )
     if message.document is not None:
         doc = message.document
         return FileUpload(
-            await fetch_file(bot, doc.file_id, doc.file_unique_id, doc.file_size,
-                             doc.file_name, message.media_group_id, workdir, max_bytes)
+            await fetch_file(
+                bot,
+                doc.file_id,
+                doc.file_unique_id,
+                doc.file_size,
+                doc.file_name,
+                message.media_group_id,
+                workdir,
+                max_bytes,
+            )
         )
     for kind in UNSUPPORTED_KINDS:
         if getattr(message, kind, None):
@@ -103,18 +133,22 @@ async def fetch_file(
     if size > max_bytes:
         return unfetched()
     try:
-        tg_file = await bot.get_file(file_id)
-        if not tg_file.file_path:
+        # Ask for the raw file_path: Bot.get_file treats a relative path that happens to
+        # exist in our working directory as a local file, and would hand us that file instead.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PTBUserWarning)  # "use Bot.get_file": see above
+            raw = await bot.do_api_request("getFile", api_kwargs={"file_id": file_id})
+        file_path = raw.get("file_path") if isinstance(raw, dict) else None
+        if not isinstance(file_path, str) or not file_path:
             return unfetched()
         target = workdir / "upload"
-        if Path(tg_file.file_path).is_absolute():
+        if Path(file_path).is_absolute():
             # A self-hosted Bot API server in --local mode hands out absolute local paths.
-            await tg_file.download_to_drive(target)
+            shutil.copyfile(file_path, target)
         else:
-            # Never let a relative path resolve to a file in our working directory.
-            url = f"{bot.base_file_url}/{quote(tg_file.file_path)}"
+            url = f"{bot.base_file_url}/{quote(file_path)}"
             target.write_bytes(await bot.request.retrieve(url))
-    except TelegramError as exc:
+    except (TelegramError, OSError) as exc:
         log.info("file not fetched: %s", exc.__class__.__name__)
         if "too big" in str(exc).lower():
             size = max(size, max_bytes + 1)
@@ -122,9 +156,7 @@ async def fetch_file(
     return IncomingFile(target, target.stat().st_size, name, unique_id, group_id)
 
 
-async def to_incoming(
-    update: Update, bot: Bot, workdir: Path, max_bytes: int
-) -> Incoming | None:
+async def to_incoming(update: Update, bot: Bot, workdir: Path, max_bytes: int) -> Incoming | None:
     """The neutral envelope for an update from an applicant, or None."""
     user = user_ref(update)
     if user is None:

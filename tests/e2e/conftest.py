@@ -1,0 +1,78 @@
+"""Run the real cardbot Telegram stack against a local Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cardbot.config import Settings
+from cardbot.runtime import Runtime, build_runtime
+from cardbot.telegram.bot import build_application
+from cardbot.telegram.polling import serve
+from tests.support.botapi_standin import BotApiStandIn
+from tests.support.harness import DIALOGS
+
+TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiStandIn]:
+    """A Bot API stand-in on a free local port."""
+    async with BotApiStandIn(TOKEN) as standin:
+        yield standin
+
+
+class RunningBot:
+    """cardbot's Telegram application, polling the stand-in, in this event loop."""
+
+    def __init__(self, api: BotApiStandIn, workdir: Path, database_url: str | None) -> None:
+        data_dir = workdir / "data"
+        self.settings = Settings(
+            data_dir=data_dir,
+            database_url=database_url or f"sqlite:///{data_dir / 'cardbot.db'}",
+            dialogs_dir=DIALOGS,
+            bot_api_url=api.base_url,
+            token=TOKEN,
+        )
+        self.runtime: Runtime | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Build everything from the settings and start polling."""
+        self.runtime = await asyncio.to_thread(build_runtime, self.settings)
+        application = build_application(self.runtime)
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(serve(application, self._stop))
+
+    async def stop(self) -> None:
+        """Stop as on SIGTERM: finish in-flight updates, confirm them, shut down."""
+        self._stop.set()
+        if self._task is not None and not self._task.done():
+            await asyncio.wait_for(self._task, 15)
+        if self.runtime is not None:
+            self.runtime.close()
+
+    async def crash(self) -> None:
+        """Stop abruptly, confirming nothing."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.runtime is not None:
+            self.runtime.close()
+
+
+@pytest.fixture
+async def bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    """cardbot running against the stand-in, on a SQLite file."""
+    running = RunningBot(api, tmp_path, None)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()

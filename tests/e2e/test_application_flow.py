@@ -1,0 +1,231 @@
+"""End to end: applicants complete applications through python-telegram-bot over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.e2e.conftest import RunningBot
+from tests.support import files
+from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
+from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
+
+
+class Person:
+    """A Telegram user talking to the bot through the stand-in."""
+
+    def __init__(self, api: BotApiStandIn, user: FakeUser) -> None:
+        self.api = api
+        self.user = user
+        self.last: SentMessage | None = None
+        self.presses = 0
+
+    async def replies(self, count: int) -> list[SentMessage]:
+        """The next `count` messages the bot sends to this person."""
+        got = [await self.api.next_message(self.user.id, timeout=15) for _ in range(count)]
+        self.last = got[-1]
+        return got
+
+    async def say(self, text: str, replies: int = 1) -> list[SentMessage]:
+        """Send a text message and wait for the replies."""
+        self.api.send_text(self.user, text)
+        return await self.replies(replies)
+
+    async def tap(self, label: str, replies: int = 1) -> list[SentMessage]:
+        """Press the button of the last message whose label contains `label`."""
+        assert self.last is not None
+        self.api.press_button(self.user, self.last, self.last.button_data(label))
+        self.presses += 1
+        return await self.replies(replies)
+
+    async def photo(self, data: bytes, replies: int = 1) -> list[SentMessage]:
+        """Send a photo."""
+        self.api.send_photo(self.user, data)
+        return await self.replies(replies)
+
+    async def document(self, data: bytes, name: str, mime: str) -> list[SentMessage]:
+        """Send a file."""
+        self.api.send_document(self.user, data, file_name=name, mime_type=mime)
+        return await self.replies(1)
+
+    async def album(self, photos: list[bytes]) -> list[SentMessage]:
+        """Send photos as one album; the bot answers once."""
+        self.api.send_album(self.user, photos)
+        return await self.replies(1)
+
+    async def no_more_messages(self) -> None:
+        """Nothing else arrives for this person."""
+        await self.api.wait_idle(quiet=0.5)
+        sent = self.api.messages_to(self.user.id)
+        assert sent[-1] is self.last, [m.plain for m in sent[sent.index(self.last) + 1 :]]
+
+
+async def test_enterprise_applicant_fixes_mistakes_and_submits(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(501, "王", language_code="zh-hans"))
+    welcome, consent = await person.say("/start", replies=2)
+    assert "电销卡审核助手" in welcome.plain
+    assert "个人信息" in consent.plain
+    await person.tap("同意")
+    await person.tap("企业")
+    await person.say("王小明")
+    await person.tap("居民身份证")
+    (error,) = await person.say("110105194912310021")
+    assert "校验码" in error.plain
+    await person.say(VALID_ID)
+    await person.say(VALID_PHONE)
+    await person.say("<b>Acme</b> & Co 贸易有限公司")
+    await person.say(VALID_USCC)
+    (prompt,) = await person.say("800")
+    assert "身份证照片" in prompt.plain
+    (error,) = await person.photo(files.truncated_photo())
+    assert "无法打开" in error.plain
+    (prompt,) = await person.album([files.photo(seed=1), files.photo(seed=2)])
+    assert "营业执照" in prompt.plain
+    await person.document(files.pdf(), "licence.pdf", "application/pdf")
+    (summary,) = await person.document(files.photo(seed=3, fmt="PNG"), "tax.png", "image/png")
+    assert "&lt;b&gt;Acme&lt;/b&gt; &amp; Co" in summary.text
+    assert "<b>Acme</b> & Co" in summary.plain
+    (done,) = await person.tap("确认提交")
+    assert "DX-2026-000001" in done.plain or "DX-" in done.plain
+    (status,) = await person.say("/status")
+    assert "已提交" in status.plain
+    await person.no_more_messages()
+    assert len(api.callback_answers) == person.presses
+    assert not api.errors, api.errors
+
+
+async def test_small_business_in_english_skips_the_optional_tax_proof(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(502, "Ann", language_code="en"))
+    await person.say("/start", replies=2)
+    await person.tap("I agree")
+    await person.tap("Small business")
+    await person.say("Ann Lee")
+    await person.tap("resident ID")
+    await person.say(VALID_ID)
+    await person.say("+86 138 0013 8000")
+    await person.say("Ann's Corner Shop")
+    await person.say(VALID_USCC)
+    await person.photo(files.photo(seed=4))
+    await person.photo(files.photo(seed=5))
+    (prompt,) = await person.photo(files.photo(seed=6))
+    assert "optional" in prompt.plain
+    (summary,) = await person.tap("Skip")
+    assert "skipped" in summary.plain
+    (done,) = await person.tap("Submit")
+    assert "submitted" in done.plain
+    await person.no_more_messages()
+    assert not api.errors, api.errors
+
+
+async def test_individual_with_a_passport_pdf_submits(api: BotApiStandIn, bot: RunningBot) -> None:
+    person = Person(api, FakeUser(503, "Lee", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    await person.tap("个人")
+    await person.say("Lee Kim")
+    await person.tap("护照")
+    await person.say("M12345678")
+    await person.say(VALID_PHONE)
+    (summary,) = await person.document(files.pdf(2), "passport.pdf", "application/pdf")
+    assert "护照信息页" in summary.plain
+    (done,) = await person.tap("确认提交")
+    assert "DX-" in done.plain
+    await person.no_more_messages()
+
+
+async def test_command_menu_is_registered_in_both_languages(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    await api.wait_idle()
+    scopes = {key: [c["command"] for c in commands] for key, commands in api.commands.items()}
+    assert scopes[("all_private_chats", "")][:3] == ["start", "help", "status"]
+    assert scopes[("all_private_chats", "en")] == scopes[("all_private_chats", "")]
+    english = {c["command"]: c["description"] for c in api.commands[("all_private_chats", "en")]}
+    assert english["cancel"] == "Cancel the application in progress"
+
+
+async def test_two_rapid_messages_are_handled_in_order(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(504, "快", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    await person.tap("企业")
+    await person.say("张三")
+    await person.tap("居民身份证")
+    await person.say(VALID_ID)
+    api.send_text(person.user, VALID_PHONE)
+    api.send_text(person.user, "Quick Trading Ltd")
+    first, second = await person.replies(2)
+    assert "公司名称" in first.plain
+    assert "统一社会信用代码" in second.plain
+    await person.no_more_messages()
+
+
+async def test_stickers_and_edits_get_a_kind_answer(api: BotApiStandIn, bot: RunningBot) -> None:
+    person = Person(api, FakeUser(505, "S", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    await person.tap("个人")
+    api.send_sticker(person.user)
+    (answer,) = await person.replies(1)
+    assert "贴纸" in answer.plain
+    update = api.send_text(person.user, "张三")
+    await person.replies(1)
+    api.edit_text(person.user, update, "李四")
+    (answer,) = await person.replies(1)
+    assert "修改过的消息" in answer.plain
+
+
+async def test_restart_mid_application_loses_nothing(
+    api: BotApiStandIn, bot: RunningBot, tmp_path: Path
+) -> None:
+    person = Person(api, FakeUser(506, "R", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    await person.tap("个人")
+    await person.say("张三")
+    await person.tap("居民身份证")
+    await bot.stop()
+
+    again = RunningBot(api, tmp_path, None)
+    await again.start()
+    try:
+        back, question = await person.say("/start", replies=2)
+        assert "欢迎回来" in back.plain
+        assert "身份证号码" in question.plain
+        await person.say(VALID_ID)
+        await person.say(VALID_PHONE)
+        await person.album([files.photo(seed=7), files.photo(seed=8)])
+        (done,) = await person.tap("确认提交")
+        assert "DX-" in done.plain
+    finally:
+        await again.stop()
+
+
+async def test_an_update_delivered_again_after_a_crash_is_applied_once(
+    api: BotApiStandIn, bot: RunningBot, tmp_path: Path
+) -> None:
+    person = Person(api, FakeUser(507, "D", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    await person.tap("个人")
+    api.fail("getUpdates", status=502, times=1)  # the confirming poll fails…
+    await person.say("张三")
+    await asyncio.sleep(0.3)
+    await bot.crash()  # …and the bot dies before confirming again
+
+    again = RunningBot(api, tmp_path, None)
+    await again.start()
+    try:
+        await api.wait_idle(quiet=0.5)
+        assert person.last is api.messages_to(person.user.id)[-1], "no second reply"
+        _welcome_back, question = await person.say("/start", replies=2)
+        assert "证件类型" in question.plain
+        await person.no_more_messages()
+    finally:
+        await again.stop()

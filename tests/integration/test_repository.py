@@ -1,0 +1,184 @@
+"""The SQLAlchemy store on SQLite and PostgreSQL: the conversation survives a restart."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+from cardbot.core.model import Applicant, Application, Status
+from cardbot.core.ports import ConcurrentUpdateError, UnitOfWork
+from cardbot.db.migrate import downgrade, upgrade
+from cardbot.db.repository import SqlUnitOfWork
+from cardbot.db.session import make_engine, make_session_factory
+from tests.support import files
+from tests.support.fakes import FixedClock, MemoryDocumentStore
+from tests.support.harness import VALID_USCC, Harness
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def sql_units(url: str, clock: FixedClock) -> tuple[Engine, Callable[[], UnitOfWork]]:
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+
+    def unit_of_work() -> UnitOfWork:
+        return SqlUnitOfWork(sessions, clock)
+
+    return engine, unit_of_work
+
+
+def test_migrations_go_up_down_and_up_again(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    assert "applicants" in inspect(engine).get_table_names()
+    engine.dispose()
+    downgrade(database_url, "base")
+    engine = make_engine(database_url)
+    assert "applicants" not in inspect(engine).get_table_names()
+    engine.dispose()
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    assert {"applicants", "applications", "application_documents"} <= set(
+        inspect(engine).get_table_names()
+    )
+    engine.dispose()
+
+
+def test_full_application_on_the_database_survives_a_restart(
+    database_url: str, tmp_path: Path
+) -> None:
+    upgrade(database_url)
+    documents = MemoryDocumentStore()
+    clock = FixedClock(NOW)
+    engine, units = sql_units(database_url, clock)
+    first = Harness(tmp_path, unit_of_work=units, documents=documents, now=NOW)
+    first.start_as("enterprise")
+    first.fill_identity()
+    first.text("Acme <Trading> & Co")
+    engine.dispose()  # the process stops here, mid-application
+
+    engine, units = sql_units(database_url, clock)
+    second = Harness(tmp_path, unit_of_work=units, documents=documents)
+    replies = second.command("start")
+    assert "统一社会信用代码" in replies[-1].text
+    second.text(VALID_USCC)
+    second.text("300")
+    second.upload(files.photo(seed=1), group="a")
+    second.upload(files.photo(seed=2), group="a")
+    second.upload(files.pdf())
+    second.upload(files.photo(seed=3))
+    second.press("nav:submit")
+    app = second.applicant.application
+    assert app is not None
+    assert app.status == Status.SUBMITTED
+    assert app.number == "DX-2026-000001"
+    assert app.answers["company_name"] == "Acme <Trading> & Co"
+    assert set(app.documents) == {"id_front", "id_back", "business_license", "tax_registration"}
+    assert app.submitted_at == second.clock.now()
+    engine.dispose()
+
+
+def test_a_delivery_is_claimed_once(database_url: str) -> None:
+    upgrade(database_url)
+    engine, units = sql_units(database_url, FixedClock(NOW))
+    with units() as uow:
+        assert uow.claim_update("tg:1") is True
+        uow.commit()
+    with units() as uow:
+        assert uow.claim_update("tg:1") is False
+        assert uow.claim_update("tg:2") is True
+    with units() as uow:
+        assert uow.claim_update("tg:2") is True
+    engine.dispose()
+
+
+def test_uncommitted_changes_are_rolled_back(database_url: str) -> None:
+    upgrade(database_url)
+    engine, units = sql_units(database_url, FixedClock(NOW))
+    with units() as uow:
+        uow.save_applicant(Applicant(user_id=5, chat_id=5, language="zh", state="consent"))
+    with units() as uow:
+        assert uow.load_applicant(5) is None
+    engine.dispose()
+
+
+def test_cancelled_draft_is_deleted_with_its_rows(database_url: str) -> None:
+    upgrade(database_url)
+    engine, units = sql_units(database_url, FixedClock(NOW))
+    applicant = Applicant(user_id=6, chat_id=6, language="zh", state="full_name")
+    applicant.application = Application(category="individual", created_at=NOW)
+    applicant.application.answers["full_name"] = "张三"
+    with units() as uow:
+        uow.save_applicant(applicant)
+        uow.commit()
+    with units() as uow:
+        loaded = uow.load_applicant(6)
+        assert loaded is not None and loaded.application is not None
+        assert loaded.application.answers == {"full_name": "张三"}
+        loaded.application = None
+        uow.save_applicant(loaded)
+        uow.commit()
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from applications")).scalar() == 0
+        assert conn.execute(text("select count(*) from application_answers")).scalar() == 0
+    engine.dispose()
+
+
+def test_numbers_are_unique_under_concurrent_submissions(database_url: str) -> None:
+    upgrade(database_url)
+    engine, units = sql_units(database_url, FixedClock(NOW))
+    numbers: list[str] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        for _ in range(5):
+            while True:
+                try:
+                    with units() as uow:
+                        number = uow.next_application_number(2026)
+                        uow.commit()
+                    break
+                except ConcurrentUpdateError:
+                    continue
+            with lock:
+                numbers.append(number)
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(numbers) == [f"DX-2026-{n:06d}" for n in range(1, 21)]
+    engine.dispose()
+
+
+def test_two_workers_changing_one_applicant_conflict_instead_of_overwriting(
+    database_url: str,
+) -> None:
+    upgrade(database_url)
+    engine, units = sql_units(database_url, FixedClock(NOW))
+    with units() as uow:
+        uow.save_applicant(Applicant(user_id=9, chat_id=9, language="zh", state="consent"))
+        uow.commit()
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; no lost update possible")
+    first, second = units(), units()
+    with first, second:
+        a = first.load_applicant(9)
+        b = second.load_applicant(9)
+        assert a is not None and b is not None
+        a.state, b.state = "category", "idle"
+        first.save_applicant(a)
+        first.commit()
+        with pytest.raises(ConcurrentUpdateError):
+            second.save_applicant(b)
+            second.commit()
+    with units() as uow:
+        loaded = uow.load_applicant(9)
+        assert loaded is not None and loaded.state == "category"
+    engine.dispose()
