@@ -41,10 +41,11 @@ class Harness:
         unit_of_work: Callable[[], UnitOfWork] | None = None,
         documents: MemoryDocumentStore | None = None,
         now: datetime | None = None,
+        dialogs: Path = DIALOGS,
     ) -> None:
         self.workdir = workdir
-        self.spec = load_spec(DIALOGS)
-        self.renderer = Renderer(DIALOGS)
+        self.spec = load_spec(dialogs)
+        self.renderer = Renderer(dialogs)
         self.db = MemoryDatabase()
         self.documents = documents or MemoryDocumentStore()
         self.clock = FixedClock(now or datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
