@@ -1,0 +1,82 @@
+"""`cardbot run` as a real process: polling the stand-in, SIGTERM, SIGKILL and restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.e2e.conftest import TOKEN
+from tests.e2e.test_application_flow import Person
+from tests.support import files
+from tests.support.botapi_standin import BotApiStandIn, FakeUser
+from tests.support.harness import DIALOGS, VALID_ID, VALID_PHONE
+
+
+async def start_process(api: BotApiStandIn, workdir: Path) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARDBOT_")} | {
+        "CARDBOT_TOKEN": TOKEN,
+        "CARDBOT_BOT_API_URL": api.base_url,
+        "CARDBOT_DATA_DIR": str(workdir / "data"),
+        "CARDBOT_DIALOGS_DIR": str(DIALOGS),
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cardbot",
+        "run",
+        cwd=workdir,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_run_serves_until_sigterm_and_never_logs_the_token(
+    api: BotApiStandIn, tmp_path: Path
+) -> None:
+    process = await start_process(api, tmp_path)
+    person = Person(api, FakeUser(601, "P", language_code="zh-hans"))
+    try:
+        welcome, consent = await person.say("/start", replies=2)
+        assert "个人信息" in consent.plain
+        await person.tap("同意")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    log = stdout.decode() + stderr.decode()
+    assert TOKEN not in log
+    assert TOKEN.split(":")[1] not in log
+
+
+async def test_killed_mid_application_restarts_with_everything_acknowledged(
+    api: BotApiStandIn, tmp_path: Path
+) -> None:
+    person = Person(api, FakeUser(602, "K", language_code="zh-hans"))
+    process = await start_process(api, tmp_path)
+    try:
+        await person.say("/start", replies=2)
+        await person.tap("同意")
+        await person.tap("个人")
+        await person.say("张三")
+        await person.tap("居民身份证")
+        await person.say(VALID_ID)
+    finally:
+        process.kill()
+        await process.wait()
+
+    process = await start_process(api, tmp_path)
+    try:
+        back, question = await person.say("/start", replies=2)
+        assert "联系电话" in question.plain
+        await person.say(VALID_PHONE)
+        await person.album([files.photo(seed=11), files.photo(seed=12)])
+        (done,) = await person.tap("确认提交")
+        assert "DX-" in done.plain
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
