@@ -40,7 +40,7 @@ async def test_run_serves_until_sigterm_and_never_logs_the_token(
     process = await start_process(api, tmp_path)
     person = Person(api, FakeUser(601, "P", language_code="zh-hans"))
     try:
-        welcome, consent = await person.say("/start", replies=2)
+        _welcome, consent = await person.say("/start", replies=2)
         assert "个人信息" in consent.plain
         await person.tap("同意")
     finally:
@@ -70,7 +70,7 @@ async def test_killed_mid_application_restarts_with_everything_acknowledged(
 
     process = await start_process(api, tmp_path)
     try:
-        back, question = await person.say("/start", replies=2)
+        _back, question = await person.say("/start", replies=2)
         assert "联系电话" in question.plain
         await person.say(VALID_PHONE)
         await person.album([files.photo(seed=11), files.photo(seed=12)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cardbot.core.events import Unsupported
 from tests.support import files
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC, Harness
 
@@ -490,3 +491,14 @@ def test_every_message_offers_a_way_forward(chat: Harness) -> None:
     assert chat.buttons
     chat.press("nav:edit")
     assert "nav:continue" in chat.buttons
+
+
+def test_text_where_a_button_is_expected_shows_the_buttons_again(chat: Harness) -> None:
+    chat.command("start")
+    replies = chat.text("yes please")
+    assert "按钮" in replies[0].text
+    assert chat.buttons == ["consent:yes", "consent:no"]
+    chat.press("consent:yes")
+    chat.send(Unsupported("sticker"))
+    assert chat.buttons == ["cat:enterprise", "cat:small_business", "cat:individual"]
+    assert chat.state == "category"

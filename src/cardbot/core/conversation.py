@@ -202,7 +202,7 @@ class Turn:
             case FileUpload(file=file):
                 self.on_file(file)
             case Unsupported(kind=kind):
-                self.say("problems/unsupported_message", self.step_buttons(), kind=kind)
+                self.refuse("problems/unsupported_message", kind=kind)
 
     def on_command(self, name: str) -> None:
         """Handle a slash command."""
@@ -409,28 +409,22 @@ class Turn:
         """A typed answer: checked at once, stored when valid, re-asked when not."""
         step = self.spec.steps.get(self.state)
         if step is None or step.kind != "text":
-            template = {
-                states.SUBMITTED: "already_submitted",
-                states.IDLE: "idle",
-            }.get(self.state)
-            if step is not None and step.kind == "document":
-                template = "problems/expected_file"
-            if template:
-                self.say(template, self.step_buttons(), number=self._number())
+            if self.state in (states.SUBMITTED, states.IDLE):
+                self.prompt()
+            elif step is not None and step.kind == "document":
+                self.refuse("problems/expected_file")
             else:
-                self.say("problems/use_buttons", self.step_buttons())
+                self.refuse("problems/use_buttons")
             return
         if len(text) > MAX_TEXT_LENGTH:
-            self.say("problems/text_too_long", self.step_buttons(), step=step.id)
+            self.refuse("problems/text_too_long", step=step.id)
             return
         assert step.validator is not None
         verdict = VALIDATORS[step.validator](
             text, self.app.answers, self.service.clock.now().date()
         )
         if not verdict.ok:
-            self.say(
-                f"problems/{verdict.problem}", self.step_buttons(), step=step.id, **verdict.details
-            )
+            self.refuse(f"problems/{verdict.problem}", step=step.id, **verdict.details)
             return
         assert verdict.value is not None
         self.set_answer(step.id, verdict.value)
@@ -456,14 +450,14 @@ class Turn:
             and incoming.group_id == self.applicant.album_group
             and self.applicant.album_step != self.state
         ):
-            self.say("problems/album_extra", self.step_buttons(), step=self.applicant.album_step)
+            self.refuse("problems/album_extra", step=self.applicant.album_step)
             return
         if step is None or step.kind != "document":
-            self.say("problems/unexpected_file", self.step_buttons())
+            self.refuse("problems/unexpected_file")
             return
         verdict = check_file(incoming.path, incoming.declared_size, self.spec.documents)
         if not verdict.ok:
-            self.say(f"problems/{verdict.problem}", self.step_buttons(), slot=self._slot(step))
+            self.refuse(f"problems/{verdict.problem}", slot=self._slot(step))
             return
         slot = self._slot(step)
         assert incoming.path is not None and verdict.sha256 and verdict.mime_type
@@ -471,7 +465,7 @@ class Turn:
             doc.sha256 == verdict.sha256 and kind != slot
             for kind, doc in self.app.documents.items()
         ):
-            self.say("problems/duplicate_document", self.step_buttons(), slot=slot)
+            self.refuse("problems/duplicate_document", slot=slot)
             return
         key = self.service.documents.put(incoming.path)
         self.stored_keys.append(key)
@@ -593,6 +587,13 @@ class Turn:
                 received=[s for s in step.slots if s in app.documents],
             )
         self.say(f"steps/{step.id}", self.step_buttons(), **context)
+
+    def refuse(self, template: str, **context: Any) -> None:
+        """Say why the input was not used, with the buttons that lead on; nothing changes."""
+        buttons = self.step_buttons()
+        self.say(template, buttons, **context)
+        if not buttons:
+            self.prompt()
 
     def step_buttons(self) -> tuple[tuple[Button, ...], ...]:
         """The buttons that go with the current step's prompt or its error messages."""
