@@ -17,7 +17,7 @@ from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
 from tests.support import files
 from tests.support.fakes import FixedClock, MemoryDocumentStore
-from tests.support.harness import VALID_USCC, Harness
+from tests.support.harness import VALID_ID, VALID_USCC, Harness
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -181,4 +181,37 @@ def test_two_workers_changing_one_applicant_conflict_instead_of_overwriting(
     with units() as uow:
         loaded = uow.load_applicant(9)
         assert loaded is not None and loaded.state == "category"
+    engine.dispose()
+
+
+def test_consistency_look_ups_find_other_open_applications(
+    database_url: str, tmp_path: Path
+) -> None:
+    upgrade(database_url)
+    engine, units = sql_units(database_url, FixedClock(NOW))
+    chat = Harness(tmp_path, unit_of_work=units, now=NOW)
+    for user_id, seeds in ((1, (1, 2)), (2, (1, 3))):
+        chat.user = chat.user.__class__(user_id, user_id, "zh")
+        chat.start_as("individual")
+        chat.fill_identity()
+        chat.upload(files.photo(seed=seeds[0]), group=f"g{user_id}")
+        chat.upload(files.photo(seed=seeds[1]), group=f"g{user_id}")
+        chat.press("nav:submit")
+    app = chat.applicant.application
+    assert app is not None
+    assert [(f.code, f.applications, f.field, f.document) for f in app.flags] == [
+        ("id_number_in_use", ("DX-2026-000001",), "id_number", None),
+        ("document_in_use", ("DX-2026-000001",), None, "id_front"),
+    ]
+    with units() as uow:
+        first = uow.load_application("DX-2026-000001")
+        assert first is not None and first.flags == []
+        assert uow.open_applications_with_answer("id_number", VALID_ID) == [
+            "DX-2026-000001",
+            "DX-2026-000002",
+        ]
+        assert uow.open_applications_with_answer(
+            "id_number", VALID_ID, exclude_number="DX-2026-000002"
+        ) == ["DX-2026-000001"]
+        assert uow.load_application("DX-2026-999999") is None
     engine.dispose()

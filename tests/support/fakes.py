@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 import itertools
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from cardbot.core.model import Applicant
+from cardbot.core.model import OPEN_STATUSES, Applicant, Application
 
 
 @dataclass
@@ -67,6 +70,48 @@ class MemoryUnitOfWork:
         self._counters[year] = last
         return f"DX-{year}-{last:06d}"
 
+    def _open_applications(self, exclude_user_id: int | None, exclude_number: str | None):  # type: ignore[no-untyped-def]
+        for applicant in self.db.applicants.values():
+            app = applicant.application
+            if app is None or app.status not in OPEN_STATUSES:
+                continue
+            if applicant.user_id == exclude_user_id or app.number == exclude_number:
+                continue
+            yield app
+
+    def open_applications_with_answer(
+        self,
+        field: str,
+        value: str,
+        *,
+        exclude_user_id: int | None = None,
+        exclude_number: str | None = None,
+    ) -> list[str]:
+        return [
+            str(app.number)
+            for app in self._open_applications(exclude_user_id, exclude_number)
+            if app.answers.get(field) == value
+        ]
+
+    def open_applications_with_document(
+        self,
+        sha256: str,
+        *,
+        exclude_user_id: int | None = None,
+        exclude_number: str | None = None,
+    ) -> list[str]:
+        return [
+            str(app.number)
+            for app in self._open_applications(exclude_user_id, exclude_number)
+            if any(doc.sha256 == sha256 for doc in app.documents.values())
+        ]
+
+    def load_application(self, number: str) -> Application | None:
+        for applicant in self.db.applicants.values():
+            if applicant.application and applicant.application.number == number:
+                return copy.deepcopy(applicant.application)
+        return None
+
     def commit(self) -> None:
         for user_id, applicant in self._applicants.items():
             if applicant is None:
@@ -98,6 +143,13 @@ class MemoryDocumentStore:
     def delete(self, key: str) -> None:
         self.deleted.append(key)
         self.blobs.pop(key, None)
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / key
+            path.write_bytes(self.blobs[key])
+            yield path
 
 
 @dataclass

@@ -502,3 +502,69 @@ def test_text_where_a_button_is_expected_shows_the_buttons_again(chat: Harness) 
     chat.send(Unsupported("sticker"))
     assert chat.buttons == ["cat:enterprise", "cat:small_business", "cat:individual"]
     assert chat.state == "category"
+
+
+def as_user(chat: Harness, user_id: int) -> None:
+    chat.user = chat.user.__class__(user_id, user_id, "zh-hans")
+
+
+def complete_individual(chat: Harness, seeds: tuple[int, int] = (1, 2)) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=seeds[0]), group="g")
+    chat.upload(files.photo(seed=seeds[1]), group="g")
+
+
+def test_an_id_number_in_another_open_application_is_flagged_for_reviewers_only(
+    chat: Harness,
+) -> None:
+    complete_individual(chat)
+    chat.press("nav:submit")
+    as_user(chat, 2002)
+    complete_individual(chat, seeds=(5, 6))
+    replies = chat.press("nav:submit")
+    app = chat.applicant.application
+    assert app is not None and app.status == "submitted"
+    assert [(f.code, f.applications, f.field) for f in app.flags] == [
+        ("id_number_in_use", ("DX-2026-000001",), "id_number")
+    ]
+    assert "DX-2026-000001" not in replies[-1].text
+
+
+def test_a_document_in_another_open_application_is_flagged(chat: Harness) -> None:
+    complete_individual(chat, seeds=(1, 2))
+    chat.press("nav:submit")
+    as_user(chat, 2003)
+    chat.start_as("individual")
+    chat.text("李四")
+    chat.press("pick:id_type:passport")
+    chat.text("E99999999")
+    chat.text(VALID_PHONE)
+    chat.upload(files.photo(seed=1))
+    chat.press("nav:submit")
+    app = chat.applicant.application
+    assert app is not None
+    assert [(f.code, f.document) for f in app.flags] == [("document_in_use", "passport")]
+
+
+def test_submission_screens_the_stored_documents_once_more(chat: Harness) -> None:
+    complete_individual(chat)
+    app = chat.applicant.application
+    assert app is not None
+    chat.documents.blobs[app.documents["id_back"].storage_key] = files.truncated_photo()
+    replies = chat.press("nav:submit")
+    assert chat.state == "summary"
+    assert "身份证国徽面（背面）：图片无法打开" in replies[-1].text
+    assert "nav:edit" in chat.buttons
+
+
+def test_every_problem_is_listed_at_once_in_english(chat: Harness) -> None:
+    chat.user = chat.user.__class__(chat.user.user_id, chat.user.chat_id, "en")
+    chat.start_as("enterprise")
+    chat.text("Ann Lee")
+    chat.command("summary")
+    replies = chat.press("nav:submit")
+    text = replies[-1].text
+    for item in ("ID type", "Phone number", "Company name", "business licence copy"):
+        assert item in text, item
+    assert text.count("•") == 8  # the identity document follows once the ID type is known

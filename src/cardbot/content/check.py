@@ -8,7 +8,7 @@ from jinja2 import TemplateSyntaxError
 
 from cardbot.content.loader import ContentError, load_spec
 from cardbot.content.render import LANGUAGES, Renderer
-from cardbot.core import files, validation
+from cardbot.core import files, screening, validation
 from cardbot.core.conversation import COMMANDS
 from cardbot.core.conversation import LANGUAGES as CORE_LANGUAGES
 from cardbot.core.spec import DialogSpec
@@ -84,8 +84,7 @@ def required_labels(spec: DialogSpec) -> list[str]:
     keys += [f"language.{code}" for code in CORE_LANGUAGES]
     keys += ["status.draft", "status.submitted", "unsupported.other"]
     keys += [f"command.{c}" for c in COMMANDS]
-    keys += ["problem.missing_field", "problem.missing_document"]
-    keys += [f"problem.{code}" for code in validation.PROBLEM_CODES]
+    keys += [f"problem.{code}" for code in screening.PROBLEM_CODES]
     return keys
 
 

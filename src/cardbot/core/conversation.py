@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from contextlib import suppress
-from dataclasses import dataclass, field
+from contextlib import ExitStack, suppress
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cardbot.core import flow as states
@@ -24,6 +24,7 @@ from cardbot.core.flow import FlowMachine, FlowModel
 from cardbot.core.model import Applicant, Application, Status, StoredDocument
 from cardbot.core.ports import Clock, ConcurrentUpdateError, DocumentStore, UnitOfWork
 from cardbot.core.replies import Button, Reply
+from cardbot.core.screening import Package, PackageDocument, consistency_flags, screen_package
 from cardbot.core.spec import DialogSpec, Step
 from cardbot.core.text import mask_id_number
 from cardbot.core.validation import VALIDATORS
@@ -499,43 +500,44 @@ class Turn:
     # -- submission and cancelling -------------------------------------------------------
 
     def on_submit(self) -> None:
-        """Check the whole package once more and submit it, or list every problem."""
-        problems = self.package_problems()
-        if problems or not self.fire("submit"):
-            self.say("incomplete", (NAV_CONTINUE,), problems=problems)
-            return
+        """Screen the whole package once more and submit it, or list every problem at once."""
         app = self.app
         now = self.service.clock.now()
         applicable = {step.id for step in self.model.applicable_steps()}
-        for step_id in list(app.answers):
-            if step_id not in applicable:
-                del app.answers[step_id]
         needed = {slot for step_id in applicable for slot in self.spec.steps[step_id].slots}
-        for kind in list(app.documents):
-            if kind not in needed:
-                self.obsolete_keys.append(app.documents.pop(kind).storage_key)
+        answers = {k: v for k, v in app.answers.items() if k in applicable}
+        documents = {k: d for k, d in app.documents.items() if k in needed}
+        with ExitStack() as stack:
+            package = Package(
+                category=app.category,
+                fields=answers,
+                documents=[
+                    PackageDocument(
+                        kind,
+                        stack.enter_context(self.service.documents.local_path(doc.storage_key)),
+                        doc.sha256,
+                    )
+                    for kind, doc in documents.items()
+                ],
+            )
+            problems = screen_package(self.spec, package, now.date())
+        if problems or not self.fire("submit"):
+            self.say("incomplete", self.summary_buttons(), problems=[asdict(p) for p in problems])
+            return
+        for kind in set(app.documents) - needed:
+            self.obsolete_keys.append(app.documents.pop(kind).storage_key)
+        app.answers = answers
         app.skipped &= applicable
+        app.flags = consistency_flags(
+            self.uow,
+            package,
+            {kind: doc.sha256 for kind, doc in documents.items()},
+            exclude_user_id=self.applicant.user_id,
+        )
         app.number = self.uow.next_application_number(now.year)
         app.status = Status.SUBMITTED
         app.submitted_at = now
         self.say("submitted", number=app.number, min_days=3, max_days=10)
-
-    def package_problems(self) -> list[dict[str, str]]:
-        """Every problem that blocks submission: missing items and answers that no longer pass."""
-        problems: list[dict[str, str]] = []
-        today = self.service.clock.now().date()
-        for step in self.model.applicable_steps():
-            if self.model.pending(step.id):
-                missing = [s for s in step.slots if s not in self.app.documents]
-                code = "missing_document" if step.kind == "document" else "missing_field"
-                problems.append({"code": code, "step": step.id, "slot": ",".join(missing)})
-            elif step.kind == "text" and step.validator:
-                verdict = VALIDATORS[step.validator](
-                    self.app.answers[step.id], self.app.answers, today
-                )
-                if not verdict.ok and verdict.problem:
-                    problems.append({"code": verdict.problem, "step": step.id, "slot": ""})
-        return problems
 
     def cancel_application(self) -> None:
         """Throw the draft away, documents included."""
@@ -656,9 +658,6 @@ class Turn:
 
     def _number(self) -> str | None:
         return self.applicant.application.number if self.applicant.application else None
-
-
-NAV_CONTINUE = (Button("button.continue", "nav:continue"),)
 
 
 def _date_text(value: Any) -> str | None:

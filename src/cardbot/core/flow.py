@@ -36,12 +36,7 @@ class FlowModel:
     def applies(self, step_id: str) -> bool:
         """True when the step is asked of this applicant, given their category and answers."""
         app = self.application
-        if app is None or app.category not in self.spec.categories:
-            return False
-        if step_id not in self.spec.categories[app.category].steps:
-            return False
-        step = self.spec.steps[step_id]
-        return all(app.answers.get(key) in values for key, values in step.when.items())
+        return app is not None and self.spec.applies(app.category, step_id, app.answers)
 
     def is_optional(self, step_id: str) -> bool:
         """True when the applicant's category may skip the step."""
@@ -62,7 +57,8 @@ class FlowModel:
 
     def applicable_steps(self) -> list[Step]:
         """The steps asked of this applicant, in order."""
-        return [self.spec.steps[s] for s in self.spec.step_order if self.applies(s)]
+        app = self.application
+        return [] if app is None else self.spec.applicable_steps(app.category, app.answers)
 
     def is_complete(self) -> bool:
         """True when no applicable step is pending."""

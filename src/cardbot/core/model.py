@@ -14,6 +14,19 @@ class Status(StrEnum):
     SUBMITTED = "submitted"
 
 
+OPEN_STATUSES = frozenset({Status.SUBMITTED})
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something reviewers should know, never shown to the applicant (e.g. an ID in use)."""
+
+    code: str
+    applications: tuple[str, ...]
+    field: str | None = None
+    document: str | None = None
+
+
 @dataclass
 class StoredDocument:
     """A checked document kept in the document store."""
@@ -36,6 +49,7 @@ class Application:
     answers: dict[str, str] = field(default_factory=dict)
     documents: dict[str, StoredDocument] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
+    flags: list[Flag] = field(default_factory=list)
     number: str | None = None
     id: int | None = None
     created_at: datetime | None = None

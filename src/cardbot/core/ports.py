@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from cardbot.core.model import Applicant
+from cardbot.core.model import Applicant, Application
 
 
 class ConcurrentUpdateError(Exception):
     """Another worker changed the same applicant first; handle the event again."""
 
 
-class UnitOfWork(Protocol):
+class ApplicationIndex(Protocol):
+    """Look-ups across applications, for consistency flags."""
+
+    def open_applications_with_answer(
+        self,
+        field: str,
+        value: str,
+        *,
+        exclude_user_id: int | None = None,
+        exclude_number: str | None = None,
+    ) -> list[str]:
+        """Numbers of open applications whose `field` answer is `value`."""
+        ...
+
+    def open_applications_with_document(
+        self,
+        sha256: str,
+        *,
+        exclude_user_id: int | None = None,
+        exclude_number: str | None = None,
+    ) -> list[str]:
+        """Numbers of open applications holding a document with this SHA-256."""
+        ...
+
+
+class UnitOfWork(ApplicationIndex, Protocol):
     """One transaction over the applicant store; nothing is kept unless committed."""
 
     def __enter__(self) -> Self: ...
@@ -46,6 +72,10 @@ class UnitOfWork(Protocol):
         """A new, unique, human-friendly application number such as DX-2026-000123."""
         ...
 
+    def load_application(self, number: str) -> Application | None:
+        """The application with this number, if any."""
+        ...
+
     def commit(self) -> None:
         """Make every change of this unit of work permanent."""
         ...
@@ -64,6 +94,10 @@ class DocumentStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove the bytes under `key`; a missing key is not an error."""
+        ...
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """A readable local file with the bytes under `key`, for as long as the context lasts."""
         ...
 
 

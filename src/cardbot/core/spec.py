@@ -55,6 +55,18 @@ class DialogSpec:
         """Every document slot any step can fill."""
         return tuple(slot for step in self.steps.values() for slot in step.slots)
 
+    def applies(self, category: str, step_id: str, answers: Mapping[str, str]) -> bool:
+        """True when the category asks the step, given the answers so far."""
+        chosen = self.categories.get(category)
+        if chosen is None or step_id not in chosen.steps:
+            return False
+        step = self.steps[step_id]
+        return all(answers.get(key) in values for key, values in step.when.items())
+
+    def applicable_steps(self, category: str, answers: Mapping[str, str]) -> list[Step]:
+        """The steps the category asks, in order, given the answers so far."""
+        return [step for step in self.steps.values() if self.applies(category, step.id, answers)]
+
     def step_for_slot(self, kind: str) -> Step:
         """The document step that holds the slot `kind`."""
         for step in self.steps.values():

@@ -45,11 +45,13 @@ def person_name(text: str, answers: Mapping[str, str], today: date) -> Verdict:
     """A person's full name: letters (any script), with spaces, dots or hyphens between."""
     name = clean_line(text)
     if not name:
-        return Verdict(problem="name_empty")
+        return Verdict(problem="invalid_name", details={"reason": "empty"})
     if len(name) > MAX_NAME_LENGTH:
-        return Verdict(problem="name_too_long", details={"limit": str(MAX_NAME_LENGTH)})
+        return Verdict(
+            problem="invalid_name", details={"reason": "too_long", "limit": str(MAX_NAME_LENGTH)}
+        )
     if not _NAME.match(name):
-        return Verdict(problem="name_invalid")
+        return Verdict(problem="invalid_name", details={"reason": "format"})
     return Verdict(value=name)
 
 
@@ -111,10 +113,11 @@ def company_name(text: str, answers: Mapping[str, str], today: date) -> Verdict:
     letters = sum(1 for c in name if c.isalpha())
     if len(name) > MAX_COMPANY_NAME_LENGTH:
         return Verdict(
-            problem="company_name_too_long", details={"limit": str(MAX_COMPANY_NAME_LENGTH)}
+            problem="invalid_company_name",
+            details={"reason": "too_long", "limit": str(MAX_COMPANY_NAME_LENGTH)},
         )
     if letters < 2 or letters < len(name) / 3:
-        return Verdict(problem="invalid_company_name")
+        return Verdict(problem="invalid_company_name", details={"reason": "format"})
     return Verdict(value=name)
 
 
@@ -142,15 +145,12 @@ def daily_call_volume(text: str, answers: Mapping[str, str], today: date) -> Ver
 
 
 PROBLEM_CODES = (
-    "name_empty",
-    "name_too_long",
-    "name_invalid",
+    "invalid_name",
     "invalid_id_number",
     "invalid_passport_number",
     "underage",
     "invalid_phone",
     "invalid_company_name",
-    "company_name_too_long",
     "invalid_uscc",
     "invalid_daily_call_volume",
 )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -88,6 +90,7 @@ class ApplicationRow(Base):
     category: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32), index=True)
     skipped: Mapped[list[str]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -101,7 +104,10 @@ class AnswerRow(Base):
     """One typed or chosen answer of an application."""
 
     __tablename__ = "application_answers"
-    __table_args__ = (UniqueConstraint("application_id", "field"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "field"),
+        Index("ix_application_answers_field_value", "field", "value"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(

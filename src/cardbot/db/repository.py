@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from cardbot.core.model import Applicant, Application, Status, StoredDocument
+from cardbot.core.model import (
+    OPEN_STATUSES,
+    Applicant,
+    Application,
+    Flag,
+    Status,
+    StoredDocument,
+)
 from cardbot.core.ports import Clock, ConcurrentUpdateError
 from cardbot.db.models import (
     AnswerRow,
@@ -107,6 +115,7 @@ class SqlUnitOfWork:
         row.status = app.status.value
         row.number = app.number
         row.skipped = sorted(app.skipped)
+        row.flags = [asdict(flag) for flag in app.flags]
         row.submitted_at = app.submitted_at
         current = {a.field: a for a in row.answers}
         for field, value in app.answers.items():
@@ -160,6 +169,58 @@ class SqlUnitOfWork:
         counter.last += 1
         return f"DX-{year}-{counter.last:06d}"
 
+    def load_application(self, number: str) -> Application | None:
+        """The application with this number, if any."""
+        row = self.session.execute(
+            select(ApplicationRow).where(ApplicationRow.number == number)
+        ).scalar_one_or_none()
+        return _to_application(row) if row is not None else None
+
+    def _open_numbers(
+        self,
+        query: Select[Any],
+        exclude_user_id: int | None,
+        exclude_number: str | None,
+    ) -> list[str]:
+        query = query.where(ApplicationRow.status.in_([s.value for s in OPEN_STATUSES]))
+        if exclude_user_id is not None:
+            query = query.where(ApplicationRow.user_id != exclude_user_id)
+        if exclude_number is not None:
+            query = query.where(ApplicationRow.number != exclude_number)
+        numbers = self.session.execute(query.distinct()).scalars()
+        return sorted(str(n) for n in numbers if n)
+
+    def open_applications_with_answer(
+        self,
+        field: str,
+        value: str,
+        *,
+        exclude_user_id: int | None = None,
+        exclude_number: str | None = None,
+    ) -> list[str]:
+        """Numbers of open applications whose `field` answer is `value`."""
+        query = (
+            select(ApplicationRow.number)
+            .join(AnswerRow, AnswerRow.application_id == ApplicationRow.id)
+            .where(AnswerRow.field == field, AnswerRow.value == value)
+        )
+        return self._open_numbers(query, exclude_user_id, exclude_number)
+
+    def open_applications_with_document(
+        self,
+        sha256: str,
+        *,
+        exclude_user_id: int | None = None,
+        exclude_number: str | None = None,
+    ) -> list[str]:
+        """Numbers of open applications holding a document with this SHA-256."""
+        query = (
+            select(ApplicationRow.number)
+            .join(DocumentRow, DocumentRow.application_id == ApplicationRow.id)
+            .where(DocumentRow.sha256 == sha256)
+        )
+        return self._open_numbers(query, exclude_user_id, exclude_number)
+
     def commit(self) -> None:
         """Commit; a conflicting concurrent change becomes ConcurrentUpdateError."""
         with _conflicts_as_concurrent_updates():
@@ -173,6 +234,15 @@ def _conflicts_as_concurrent_updates() -> Iterator[None]:
         yield
     except (StaleDataError, IntegrityError) as exc:
         raise ConcurrentUpdateError(exc.__class__.__name__) from exc
+
+
+def _to_flag(raw: dict[str, Any]) -> Flag:
+    return Flag(
+        code=str(raw["code"]),
+        applications=tuple(raw.get("applications") or ()),
+        field=raw.get("field"),
+        document=raw.get("document"),
+    )
 
 
 def _to_application(row: ApplicationRow) -> Application:
@@ -194,6 +264,7 @@ def _to_application(row: ApplicationRow) -> Application:
             for d in row.documents
         },
         skipped=set(row.skipped or ()),
+        flags=[_to_flag(raw) for raw in row.flags or ()],
         number=row.number,
         created_at=row.created_at,
         submitted_at=row.submitted_at,

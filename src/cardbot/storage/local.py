@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -40,6 +41,10 @@ class LocalDocumentStore:
     def read(self, key: str) -> bytes:
         """The bytes stored under `key`."""
         return self._path(key).read_bytes()
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """The stored file itself (read it, do not change it)."""
+        return nullcontext(self._path(key))
 
     def delete(self, key: str) -> None:
         """Remove the document under `key`, if it is there."""

@@ -1,0 +1,135 @@
+"""Pre-screening of a whole package: every required item present, valid, and used once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import date
+from pathlib import Path
+
+from cardbot.core.files import PROBLEM_CODES as FILE_PROBLEMS
+from cardbot.core.files import check_file
+from cardbot.core.model import Flag
+from cardbot.core.ports import ApplicationIndex
+from cardbot.core.spec import DialogSpec
+from cardbot.core.validation import PROBLEM_CODES as VALIDATION_PROBLEMS
+from cardbot.core.validation import VALIDATORS
+
+FLAG_CODES = ("id_number_in_use", "document_in_use")
+PROBLEM_CODES = (
+    "missing_field",
+    "missing_document",
+    "invalid_choice",
+    *VALIDATION_PROBLEMS,
+    *FILE_PROBLEMS,
+    "duplicate_document",
+    "checksum_mismatch",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that blocks submission, tied to a field or a document."""
+
+    code: str
+    field: str | None = None
+    document: str | None = None
+    details: Mapping[str, str] = dataclass_field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PackageDocument:
+    """One document of a package: its kind, a readable local path (None if absent)."""
+
+    kind: str
+    path: Path | None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Package:
+    """Everything an applicant hands in, independent of where it is stored."""
+
+    category: str
+    fields: Mapping[str, str]
+    documents: Sequence[PackageDocument]
+    number: str | None = None
+
+
+def screen_package(spec: DialogSpec, package: Package, today: date) -> list[Problem]:
+    """Every problem of the package, fields first, in the order the flow asks for them."""
+    problems: list[Problem] = []
+    answers = dict(package.fields)
+    documents: dict[str, PackageDocument] = {}
+    for document in package.documents:
+        documents.setdefault(document.kind, document)
+    optional = spec.categories[package.category].optional
+    first_use: dict[str, str] = {}
+    for step in spec.applicable_steps(package.category, answers):
+        if step.kind != "document":
+            problem = _field_problem(spec, step.id, answers, today)
+            if problem is not None:
+                problems.append(problem)
+            continue
+        for slot in step.slots:
+            found = documents.get(slot)
+            path = found.path if found is not None else None
+            if found is None or path is None or not path.is_file():
+                if step.id not in optional:
+                    problems.append(Problem("missing_document", document=slot))
+                continue
+            verdict = check_file(path, path.stat().st_size, spec.documents)
+            if not verdict.ok:
+                problems.append(Problem(str(verdict.problem), document=slot))
+            elif found.sha256 is not None and found.sha256.lower() != verdict.sha256:
+                problems.append(Problem("checksum_mismatch", document=slot))
+            elif verdict.sha256 in first_use:
+                same_as = first_use[verdict.sha256]
+                problems.append(
+                    Problem("duplicate_document", document=slot, details={"same_as": same_as})
+                )
+            else:
+                first_use[str(verdict.sha256)] = slot
+    return problems
+
+
+def _field_problem(
+    spec: DialogSpec, step_id: str, answers: Mapping[str, str], today: date
+) -> Problem | None:
+    step = spec.steps[step_id]
+    value = answers.get(step_id)
+    if value is None or not str(value).strip():
+        return Problem("missing_field", field=step_id)
+    if step.kind == "choice":
+        return None if value in step.choices else Problem("invalid_choice", field=step_id)
+    assert step.validator is not None
+    verdict = VALIDATORS[step.validator](str(value), answers, today)
+    if verdict.ok:
+        return None
+    return Problem(str(verdict.problem), field=step_id, details=verdict.details)
+
+
+def consistency_flags(
+    index: ApplicationIndex,
+    package: Package,
+    document_hashes: Mapping[str, str],
+    *,
+    exclude_user_id: int | None = None,
+) -> list[Flag]:
+    """Flags for reviewers: the ID number or a document already in another open application."""
+    flags: list[Flag] = []
+    id_number = package.fields.get("id_number")
+    if id_number:
+        numbers = index.open_applications_with_answer(
+            "id_number", id_number, exclude_user_id=exclude_user_id, exclude_number=package.number
+        )
+        if numbers:
+            flags.append(Flag("id_number_in_use", tuple(numbers), field="id_number"))
+    for kind, sha256 in document_hashes.items():
+        numbers = index.open_applications_with_document(
+            sha256, exclude_user_id=exclude_user_id, exclude_number=package.number
+        )
+        if numbers:
+            flags.append(Flag("document_in_use", tuple(numbers), document=kind))
+    return flags
