@@ -29,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     dialog_commands.add_parser("check", help="validate dialogs/ (flow, templates, labels)")
     diagram = dialog_commands.add_parser("diagram", help="write the flow as a Mermaid diagram")
     diagram.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    export = commands.add_parser("export", help="write an application as a package folder")
+    export.add_argument("number", help="application number, e.g. DX-2026-000123")
+    export.add_argument("folder", type=Path, help="new or empty folder to write")
+    prescreen = commands.add_parser("prescreen", help="check a package folder")
+    prescreen.add_argument("folder", type=Path, help="folder with manifest.json")
+    prescreen.add_argument("--json", action="store_true", help="print one JSON object")
+    prescreen.add_argument("--lang", choices=("zh", "en"), default="zh", help="message language")
     database = commands.add_parser("db", help="database schema")
     db_commands = database.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every pending migration")
@@ -102,6 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _chat(settings, args.lang)
         if args.command == "dialogs":
             return _dialogs(settings, args)
+        if args.command == "export":
+            from cardbot.commands import export_package
+
+            return export_package(settings, args.number, args.folder)
+        if args.command == "prescreen":
+            from cardbot.commands import prescreen_folder
+
+            return prescreen_folder(settings, args.folder, as_json=args.json, language=args.lang)
         if args.command == "db":
             from cardbot.db.migrate import upgrade
 

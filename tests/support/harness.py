@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cardbot.content.loader import load_spec
 from cardbot.content.render import RenderedMessage, Renderer
@@ -22,7 +23,7 @@ from cardbot.core.events import (
     UserRef,
 )
 from cardbot.core.model import Applicant
-from cardbot.core.ports import UnitOfWork
+from cardbot.core.ports import DocumentStore, UnitOfWork
 from tests.support.fakes import FixedClock, MemoryDatabase, MemoryDocumentStore, MemoryUnitOfWork
 
 DIALOGS = Path(__file__).resolve().parents[2] / "dialogs"
@@ -39,7 +40,7 @@ class Harness:
         workdir: Path,
         *,
         unit_of_work: Callable[[], UnitOfWork] | None = None,
-        documents: MemoryDocumentStore | None = None,
+        documents: DocumentStore | None = None,
         now: datetime | None = None,
         dialogs: Path = DIALOGS,
     ) -> None:
@@ -47,7 +48,7 @@ class Harness:
         self.spec = load_spec(dialogs)
         self.renderer = Renderer(dialogs)
         self.db = MemoryDatabase()
-        self.documents = documents or MemoryDocumentStore()
+        self.documents: Any = documents or MemoryDocumentStore()
         self.clock = FixedClock(now or datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
         self.unit_of_work = unit_of_work or (lambda: MemoryUnitOfWork(self.db))
         self.service = ConversationService(

@@ -45,6 +45,7 @@ class PackageDocument:
     kind: str
     path: Path | None
     sha256: str | None = None
+    absent_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,10 @@ def screen_package(spec: DialogSpec, package: Package, today: date) -> list[Prob
             path = found.path if found is not None else None
             if found is None or path is None or not path.is_file():
                 if step.id not in optional:
-                    problems.append(Problem("missing_document", document=slot))
+                    reason = (found.absent_reason if found else None) or "not_provided"
+                    problems.append(
+                        Problem("missing_document", document=slot, details={"reason": reason})
+                    )
                 continue
             verdict = check_file(path, path.stat().st_size, spec.documents)
             if not verdict.ok:
