@@ -32,6 +32,26 @@ def blank_photo(width: int = 1200, height: int = 800) -> bytes:
     return out.getvalue()
 
 
+def blank_png(width: int = 3000, height: int = 2000) -> bytes:
+    """A large PNG of one flat colour (compresses to almost nothing)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (255, 255, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+def truncated_png() -> bytes:
+    """A detailed PNG cut off in the middle of its image data."""
+    data = photo(fmt="PNG")
+    return data[: len(data) // 2]
+
+
+def corrupted_png() -> bytes:
+    """A detailed PNG with one byte of its image data flipped (its chunk checksum fails)."""
+    data = bytearray(photo(fmt="PNG"))
+    data[len(data) // 2] ^= 0xFF
+    return bytes(data)
+
+
 def tiny_photo() -> bytes:
     """A photo too small to read."""
     return photo(120, 80)
