@@ -229,3 +229,33 @@ async def test_an_update_delivered_again_after_a_crash_is_applied_once(
         await person.no_more_messages()
     finally:
         await again.stop()
+
+
+async def test_oversized_and_disguised_files_are_refused_over_telegram(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(508, "F", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    await person.tap("个人")
+    await person.say("张三")
+    await person.tap("护照")
+    await person.say("E12345678")
+    await person.say(VALID_PHONE)
+    api.send_document(
+        person.user,
+        files.pdf(),
+        file_name="big.pdf",
+        mime_type="application/pdf",
+        declared_size=25 * 1024 * 1024,
+    )
+    (answer,) = await person.replies(1)
+    assert "20 MB" in answer.plain
+    (answer,) = await person.document(
+        files.windows_executable(), "passport.pdf", "application/pdf"
+    )
+    assert "JPG、PNG" in answer.plain
+    (answer,) = await person.document(files.encrypted_pdf(), "passport.pdf", "application/pdf")
+    assert "密码" in answer.plain
+    (summary,) = await person.document(files.pdf(), "passport.pdf", "application/pdf")
+    assert "✅ 护照信息页" in summary.plain
