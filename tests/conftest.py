@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,15 @@ import pytest
 from tests.support.harness import Harness
 
 POSTGRES_URL_VARIABLE = "CARDBOT_TEST_POSTGRES_URL"
+
+# CPython before 3.11.8 corrupts its AST recursion counter when a RecursionError strikes inside
+# ast.parse, which traceback formatting calls to draw carets; pytest's next ast.parse (rewriting a
+# late import) then fails with "SystemError: AST constructor recursion depth mismatch". Tests log
+# tracebacks from deep asyncio stacks, so carets are switched off for the test process.
+if sys.version_info < (3, 11, 8) and hasattr(
+    traceback, "_extract_caret_anchors_from_line_segment"
+):
+    traceback._extract_caret_anchors_from_line_segment = lambda segment: None  # type: ignore[attr-defined]
 
 
 @pytest.fixture

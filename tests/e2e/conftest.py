@@ -47,7 +47,9 @@ class RunningBot:
         self.runtime = await asyncio.to_thread(build_runtime, self.settings)
         application = build_application(self.runtime)
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(serve(application, self._stop))
+        ready = asyncio.Event()
+        self._task = asyncio.create_task(serve(application, self._stop, ready))
+        await asyncio.wait_for(ready.wait(), 15)
 
     async def stop(self) -> None:
         """Stop as on SIGTERM: finish in-flight updates, confirm them, shut down."""

@@ -90,13 +90,17 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def serve(
-    application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event
+    application: Application[Any, Any, Any, Any, Any, Any],
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
 ) -> None:
     """Start the application, poll until `stop`, then finish in-flight work and shut down."""
     async with application:
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
+        if ready is not None:
+            ready.set()
         try:
             await poll_updates(application, stop)
         finally:
