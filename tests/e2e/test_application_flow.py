@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
+import pytest
+
+from cardbot.core.conversation import ConversationService
+from cardbot.core.events import Incoming
+from cardbot.core.replies import Reply
 from tests.e2e.conftest import RunningBot
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
@@ -259,3 +265,42 @@ async def test_oversized_and_disguised_files_are_refused_over_telegram(
     assert "密码" in answer.plain
     (summary,) = await person.document(files.pdf(), "passport.pdf", "application/pdf")
     assert "✅ 护照信息页" in summary.plain
+
+
+async def test_a_photo_and_a_command_sent_together_are_applied_in_order(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(509, "O", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    await person.tap("个人")
+    await person.say("张三")
+    await person.tap("居民身份证")
+    await person.say(VALID_ID)
+    await person.say(VALID_PHONE)
+    api.send_photo(person.user, files.photo(seed=21))
+    api.send_text(person.user, "/summary")
+    after_photo, summary = await person.replies(2)
+    assert "国徽面" in after_photo.plain
+    assert "已上传 1 份" in summary.plain
+
+
+async def test_one_applicants_slow_update_does_not_hold_up_another(
+    api: BotApiStandIn, bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = Person(api, FakeUser(510, "Slow", language_code="zh-hans"))
+    quick = Person(api, FakeUser(511, "Quick", language_code="zh-hans"))
+    handle = ConversationService.handle
+
+    def slow_for_one_user(service: ConversationService, incoming: Incoming) -> list[Reply]:
+        if incoming.user.user_id == slow.user.id:
+            time.sleep(3)  # e.g. a large upload being checked
+        return handle(service, incoming)
+
+    monkeypatch.setattr(ConversationService, "handle", slow_for_one_user)
+    api.send_text(slow.user, "/start")
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    await quick.say("/start", replies=2)
+    assert time.monotonic() - started < 2.0
+    await slow.replies(2)
