@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -214,25 +215,39 @@ async def test_restart_mid_application_loses_nothing(
 
 
 async def test_an_update_delivered_again_after_a_crash_is_applied_once(
-    api: BotApiStandIn, bot: RunningBot, tmp_path: Path
+    api: BotApiStandIn, bot: RunningBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     person = Person(api, FakeUser(507, "D", language_code="zh-hans"))
     await person.say("/start", replies=2)
     await person.tap("同意")
     await person.tap("个人")
-    api.fail("getUpdates", status=502, times=1)  # the confirming poll fails…
-    await person.say("张三")
-    await asyncio.sleep(0.3)
-    await bot.crash()  # …and the bot dies before confirming again
+    handle = ConversationService.handle
+    committed = threading.Event()
+
+    def dies_after_commit(service: ConversationService, incoming: Incoming) -> list[Reply]:
+        replies = handle(service, incoming)
+        if not committed.is_set():
+            committed.set()
+            time.sleep(2)  # the process dies here: applied, but no reply sent or confirmed
+        return replies
+
+    monkeypatch.setattr(ConversationService, "handle", dies_after_commit)
+    api.send_text(person.user, "张三")
+    await asyncio.to_thread(committed.wait, 10)
+    await bot.crash()
+    sent_before = len(api.messages_to(person.user.id))
 
     again = RunningBot(api, tmp_path, None)
     await again.start()
     try:
-        await api.wait_idle(quiet=0.5)
-        assert person.last is api.messages_to(person.user.id)[-1], "no second reply"
-        _welcome_back, question = await person.say("/start", replies=2)
+        (question,) = await person.replies(1)  # the redelivered update asks the next question
         assert "证件类型" in question.plain
         await person.no_more_messages()
+        assert len(api.messages_to(person.user.id)) == sent_before + 1
+        (answer,) = await person.tap("护照")
+        assert "护照号码" in answer.plain
+        (summary,) = await person.say("/summary")
+        assert summary.plain.count("张三") == 1
     finally:
         await again.stop()
 

@@ -43,11 +43,12 @@ class Harness:
         documents: DocumentStore | None = None,
         now: datetime | None = None,
         dialogs: Path = DIALOGS,
+        db: MemoryDatabase | None = None,
     ) -> None:
         self.workdir = workdir
         self.spec = load_spec(dialogs)
         self.renderer = Renderer(dialogs)
-        self.db = MemoryDatabase()
+        self.db = db or MemoryDatabase()
         self.documents: Any = documents or MemoryDocumentStore()
         self.clock = FixedClock(now or datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
         self.unit_of_work = unit_of_work or (lambda: MemoryUnitOfWork(self.db))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from cardbot.core.events import Unsupported
+import shutil
+from pathlib import Path
+
+from cardbot.core.events import Text, Unsupported
 from tests.support import files
-from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC, Harness
+from tests.support.harness import DIALOGS, VALID_ID, VALID_PHONE, VALID_USCC, Harness
 
 
 def complete_enterprise(chat: Harness) -> None:
@@ -381,11 +384,12 @@ def test_resume_repeats_the_current_question(chat: Harness) -> None:
 
 def test_same_delivery_twice_is_applied_once(chat: Harness) -> None:
     chat.start_as("individual")
-    from cardbot.core.events import Text
 
     first = chat.send(Text("张三"), key="tg:77")
     again = chat.send(Text("王五"), key="tg:77")
-    assert first and again == []
+    assert "证件类型" in first[-1].text
+    assert [r.text for r in again] == [first[-1].text], "the question is asked again"
+    assert chat.state == "id_type"
     assert chat.applicant.application is not None
     assert chat.applicant.application.answers["full_name"] == "张三"
 
@@ -413,8 +417,6 @@ def test_forged_and_stale_buttons_change_nothing(chat: Harness) -> None:
 
 
 def test_stickers_voice_and_other_messages_get_a_kind_answer(chat: Harness) -> None:
-    from cardbot.core.events import Unsupported
-
     chat.start_as("individual")
     for kind in ("sticker", "voice", "location", "contact", "poll", "edited", "other", "novel"):
         replies = chat.send(Unsupported(kind))
@@ -490,7 +492,10 @@ def test_every_message_offers_a_way_forward(chat: Harness) -> None:
     complete_enterprise(chat)
     assert chat.buttons
     chat.press("nav:edit")
-    assert "nav:continue" in chat.buttons
+    assert "nav:summary" in chat.buttons
+    chat.press("nav:summary")
+    assert chat.state == "summary"
+    assert "nav:submit" in chat.buttons
 
 
 def test_text_where_a_button_is_expected_shows_the_buttons_again(chat: Harness) -> None:
@@ -568,3 +573,86 @@ def test_every_problem_is_listed_at_once_in_english(chat: Harness) -> None:
     for item in ("ID type", "Phone number", "Company name", "business licence copy"):
         assert item in text, item
     assert text.count("•") == 8  # the identity document follows once the ID type is known
+
+
+def test_a_skipped_optional_document_is_required_again_after_changing_category(
+    chat: Harness,
+) -> None:
+    chat.start_as("small_business")
+    chat.fill_identity()
+    chat.text("小明便利店")
+    chat.text(VALID_USCC)
+    chat.upload(files.photo(seed=1), group="g")
+    chat.upload(files.photo(seed=2), group="g")
+    chat.upload(files.photo(seed=3))
+    chat.press("nav:skip")
+    chat.press("edit:category")
+    chat.press("cat:enterprise")
+    chat.text("300")
+    assert chat.state == "tax_registration"
+    assert "nav:skip" not in chat.buttons
+    chat.command("summary")
+    chat.press("nav:submit")
+    assert chat.applicant.application is not None
+    assert chat.applicant.application.status == "draft"
+
+
+def test_an_album_whose_first_photo_is_refused_still_asks_for_what_is_missing(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    refused = chat.upload(files.tiny_photo(), group="g")
+    accepted = chat.upload(files.photo(seed=1), group="g")
+    assert "太小" in refused[-1].text
+    assert len(accepted) == 1 and "国徽面" in accepted[-1].text
+    assert chat.state == "id_card"
+
+
+def test_an_old_cancel_confirmation_does_nothing_once_the_applicant_carried_on(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    chat.command("cancel")
+    chat.text("张三")
+    replies = chat.press("nav:cancel_yes")
+    assert "失效" in replies[0].text
+    assert chat.state == "id_type"
+    assert chat.applicant.application is not None
+
+
+def test_a_file_after_submission_points_to_the_status(chat: Harness) -> None:
+    complete_individual(chat)
+    chat.press("nav:submit")
+    replies = chat.upload(files.photo(seed=9))
+    assert "已提交" in replies[-1].text
+    assert len(chat.documents.blobs) == 2
+
+
+def test_a_conversation_saved_under_older_dialogs_carries_on(
+    chat: Harness, tmp_path: Path
+) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    chat.text("Acme Ltd")
+    chat.text(VALID_USCC)
+    assert chat.state == "daily_call_volume"
+    dialogs = tmp_path / "dialogs"
+    shutil.copytree(DIALOGS, dialogs)
+    flow = dialogs / "flow.yaml"
+    text = flow.read_text(encoding="utf-8").replace(" daily_call_volume,", "")
+    step = "  daily_call_volume:\n    kind: text\n    validator: daily_call_volume\n"
+    flow.write_text(text.replace(step, ""), "utf-8")
+    later = Harness(tmp_path, dialogs=dialogs, db=chat.db, documents=chat.documents)
+    later.user = chat.user
+    replies = later.command("start")
+    assert later.state == "id_card"
+    assert "身份证照片" in replies[-1].text
+    later.upload(files.photo(seed=1), group="g")
+    later.upload(files.photo(seed=2), group="g")
+    later.upload(files.pdf())
+    later.upload(files.photo(seed=3))
+    later.press("nav:submit")
+    assert later.applicant.application is not None
+    assert later.applicant.application.status == "submitted"
+    assert "daily_call_volume" not in later.applicant.application.answers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,22 @@ def test_a_file_over_the_limit_is_refused_without_reading_it(tmp_path: Path) -> 
 def test_a_file_not_downloaded_because_too_large_is_reported_as_such() -> None:
     assert check_file(None, 25 * 1024 * 1024, RULES).problem == "file_too_large"
     assert check_file(None, 1000, RULES).problem == "file_unavailable"
+
+
+def test_mangled_files_never_crash_the_check(tmp_path: Path) -> None:
+    seeds = [files.pdf(), files.pdf(2), files.photo(seed=1), files.photo(seed=2, fmt="PNG")]
+    path = tmp_path / "upload"
+    for case in range(600):
+        rng = random.Random(case)
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 20)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(1, len(data))]
+        path.write_bytes(bytes(data))
+        verdict = check_file(path, len(data), RULES)
+        assert verdict.ok or verdict.problem, case
+
+
+def test_a_pdf_whose_objects_refer_to_each_other_forever_is_unreadable(tmp_path: Path) -> None:
+    assert check(tmp_path, files.self_referencing_pdf(), "x.pdf").problem == "pdf_unreadable"

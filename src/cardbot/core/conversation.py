@@ -83,7 +83,7 @@ class ConversationService:
         try:
             with self._unit_of_work() as uow:
                 if not uow.claim_update(incoming.key):
-                    return []
+                    return self._repeat_question(uow, incoming.user)
                 applicant = uow.load_applicant(incoming.user.user_id) or _new_applicant(
                     incoming.user
                 )
@@ -100,6 +100,15 @@ class ConversationService:
                 self._delete_quietly(turn.stored_keys)
             raise
         self._delete_quietly(turn.obsolete_keys)
+        return turn.replies
+
+    def _repeat_question(self, uow: UnitOfWork, user: UserRef) -> list[Reply]:
+        """For a delivery handled before: its replies may have been lost, so ask again."""
+        applicant = uow.load_applicant(user.user_id)
+        if applicant is None:
+            return []
+        turn = Turn(self, applicant, uow)
+        turn.prompt()
         return turn.replies
 
     def _delete_quietly(self, keys: list[str]) -> None:
@@ -132,7 +141,23 @@ class Turn:
     def __post_init__(self) -> None:
         self.spec: DialogSpec = self.service.spec
         self.model = FlowModel(self.spec, self.applicant)
+        self.pending_action = self.applicant.pending_action
+        self.applicant.pending_action = None
+        self._repair()
         self.model.state = self.applicant.state
+
+    def _repair(self) -> None:
+        """Bring a conversation saved under an older dialogs/ back onto the current flow."""
+        applicant, app = self.applicant, self.applicant.application
+        if app is not None and app.category not in self.spec.categories:
+            applicant.state = states.CATEGORY
+        elif applicant.state not in self.service.flow.states:
+            if app is not None:
+                applicant.state = states.SUMMARY
+                self.model.state = applicant.state
+                self.fire("advance")
+            else:
+                applicant.state = states.IDLE if applicant.consent_at else states.NEW
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -290,6 +315,7 @@ class Turn:
                 ),
             ),
         )
+        self.applicant.pending_action = "cancel"
 
     def on_lang(self) -> None:
         """Offer the languages."""
@@ -348,6 +374,7 @@ class Turn:
             )
         else:
             self.app.category = category
+            self.app.skipped &= self.spec.categories[category].optional
         self.fire("advance")
         self.prompt()
         return True
@@ -368,7 +395,7 @@ class Turn:
         in_step = self.state in self.spec.steps
         if value == "back" and (in_step or self.state == states.SUMMARY):
             self.on_back()
-        elif value == "summary" and in_step:
+        elif value == "summary" and (in_step or self.state == states.SUMMARY):
             self.on_summary()
         elif value == "continue" and self.state == states.SUMMARY:
             self.fire("advance")
@@ -386,7 +413,7 @@ class Turn:
             self.on_submit()
         elif value == "cancel":
             self.on_cancel()
-        elif value == "cancel_yes" and self.in_flow():
+        elif value == "cancel_yes" and self.in_flow() and self.pending_action == "cancel":
             self.cancel_application()
         elif value == "cancel_no" and self.in_flow():
             self.prompt()
@@ -454,18 +481,29 @@ class Turn:
             self.refuse("problems/album_extra", step=self.applicant.album_step)
             return
         if step is None or step.kind != "document":
-            self.refuse("problems/unexpected_file")
+            if self.state in (states.SUBMITTED, states.IDLE):
+                self.prompt()
+            else:
+                self.refuse("problems/unexpected_file")
             return
+        continuing_album = incoming.group_id is not None and (
+            incoming.group_id == self.applicant.album_group
+        )
+        if incoming.group_id is not None:
+            self.applicant.album_group = incoming.group_id
+            self.applicant.album_step = step.id
+        slot = self._slot(step)
         verdict = check_file(incoming.path, incoming.declared_size, self.spec.documents)
         if not verdict.ok:
-            self.refuse(f"problems/{verdict.problem}", slot=self._slot(step))
+            self.refuse(f"problems/{verdict.problem}", slot=slot)
             return
-        slot = self._slot(step)
         assert incoming.path is not None and verdict.sha256 and verdict.mime_type
-        if any(
-            doc.sha256 == verdict.sha256 and kind != slot
+        in_use = {
+            doc.sha256: kind
             for kind, doc in self.app.documents.items()
-        ):
+            if kind != slot and kind in self.needed_slots()
+        }
+        if verdict.sha256 in in_use:
             self.refuse("problems/duplicate_document", slot=slot)
             return
         key = self.service.documents.put(incoming.path)
@@ -484,14 +522,17 @@ class Turn:
         )
         self.app.skipped.discard(step.id)
         self.applicant.slot_index += 1
-        self.applicant.album_group = incoming.group_id
-        self.applicant.album_step = step.id if incoming.group_id else None
         if self.applicant.slot_index < len(step.slots):
-            if incoming.group_id is None:
+            # The first photo of an album gets no answer: the rest of it is on its way.
+            if incoming.group_id is None or continuing_album:
                 self.prompt()
             return
         self.fire("advance")
         self.prompt()
+
+    def needed_slots(self) -> set[str]:
+        """The document slots the applicant's current answers call for."""
+        return {slot for step in self.model.applicable_steps() for slot in step.slots}
 
     def _slot(self, step: Step) -> str:
         """The document slot the next upload in this step fills."""
@@ -504,7 +545,7 @@ class Turn:
         app = self.app
         now = self.service.clock.now()
         applicable = {step.id for step in self.model.applicable_steps()}
-        needed = {slot for step_id in applicable for slot in self.spec.steps[step_id].slots}
+        needed = self.needed_slots()
         answers = {k: v for k, v in app.answers.items() if k in applicable}
         documents = {k: d for k, d in app.documents.items() if k in needed}
         with ExitStack() as stack:
@@ -527,7 +568,7 @@ class Turn:
         for kind in set(app.documents) - needed:
             self.obsolete_keys.append(app.documents.pop(kind).storage_key)
         app.answers = answers
-        app.skipped &= applicable
+        app.skipped &= applicable & self.spec.categories[app.category].optional
         app.flags = consistency_flags(
             self.uow,
             package,
@@ -630,7 +671,7 @@ class Turn:
         """One button per item the applicant can change."""
         rows = [(Button("step.category", "edit:category"),)]
         rows += [(Button(f"step.{s.id}", f"edit:{s.id}"),) for s in self.model.applicable_steps()]
-        rows.append((Button("button.back", "nav:continue"),))
+        rows.append((Button("button.back", "nav:summary"),))
         return tuple(rows)
 
     def summary_context(self) -> dict[str, Any]:

@@ -50,7 +50,7 @@ class FlowModel:
             return True
         step = self.spec.steps[step_id]
         if step.kind == "document":
-            if step_id in app.skipped:
+            if step_id in app.skipped and self.is_optional(step_id):
                 return False
             return any(slot not in app.documents for slot in step.slots)
         return step_id not in app.answers
@@ -65,10 +65,6 @@ class FlowModel:
         return self.application is not None and not any(
             self.pending(step.id) for step in self.applicable_steps()
         )
-
-    def in_steps(self) -> bool:
-        """True when the applicant is answering one of the flow's steps."""
-        return self.state in self.spec.steps
 
 
 def _model(event: EventData) -> FlowModel:
@@ -143,9 +139,10 @@ class FlowMachine:
         finally:
             self.machine.remove_model(model)
 
-    def can_fire(self, state: str, trigger: str) -> bool:
-        """True when `trigger` is defined for `state` (its conditions are not checked)."""
-        return trigger in self.machine.get_triggers(state)
+    @property
+    def states(self) -> frozenset[str]:
+        """Every state the machine knows."""
+        return frozenset(self.machine.states)
 
     def edges(self) -> Iterator[tuple[str, str, str]]:
         """Every (source, trigger, destination) the machine knows, for diagrams."""

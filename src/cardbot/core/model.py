@@ -69,4 +69,5 @@ class Applicant:
     slot_index: int = 0
     album_group: str | None = None
     album_step: str | None = None
+    pending_action: str | None = None
     version: int = 0

@@ -66,10 +66,3 @@ class DialogSpec:
     def applicable_steps(self, category: str, answers: Mapping[str, str]) -> list[Step]:
         """The steps the category asks, in order, given the answers so far."""
         return [step for step in self.steps.values() if self.applies(category, step.id, answers)]
-
-    def step_for_slot(self, kind: str) -> Step:
-        """The document step that holds the slot `kind`."""
-        for step in self.steps.values():
-            if kind in step.slots:
-                return step
-        raise KeyError(kind)

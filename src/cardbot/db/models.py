@@ -74,6 +74,7 @@ class ApplicantRow(Base):
     slot_index: Mapped[int] = mapped_column(Integer, default=0)
     album_group: Mapped[str | None] = mapped_column(String(64))
     album_step: Mapped[str | None] = mapped_column(String(64))
+    pending_action: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

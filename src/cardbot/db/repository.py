@@ -80,6 +80,7 @@ class SqlUnitOfWork:
             slot_index=row.slot_index,
             album_group=row.album_group,
             album_step=row.album_step,
+            pending_action=row.pending_action,
             version=row.version,
         )
 
@@ -98,6 +99,7 @@ class SqlUnitOfWork:
         row.slot_index = applicant.slot_index
         row.album_group = applicant.album_group
         row.album_step = applicant.album_step
+        row.pending_action = applicant.pending_action
         previous_id = row.application_id
         app = applicant.application
         with _conflicts_as_concurrent_updates():
