@@ -56,11 +56,23 @@ def _run(settings: Settings) -> int:
     from cardbot.telegram.bot import build_application
     from cardbot.telegram.polling import run_until_signalled
 
+    from telegram.error import InvalidToken, NetworkError
+
     settings.require_token()
+    settings.ensure_data_dir()
     _configure_logging()
     runtime = build_runtime(settings)
     try:
         run_until_signalled(build_application(runtime))
+    except InvalidToken:
+        raise ConfigError(
+            "the Bot API server rejected CARDBOT_TOKEN: copy the token again from @BotFather"
+        ) from None
+    except NetworkError as exc:
+        raise ConfigError(
+            f"cannot reach the Bot API server at CARDBOT_BOT_API_URL ({settings.bot_api_url}): "
+            f"{exc.__class__.__name__}"
+        ) from None
     finally:
         runtime.close()
     return 0
@@ -70,6 +82,7 @@ def _chat(settings: Settings, lang: str | None) -> int:
     from cardbot.console.chat import ConsoleChat
     from cardbot.runtime import build_runtime
 
+    settings.ensure_data_dir()
     runtime = build_runtime(settings)
     try:
         chat = ConsoleChat(runtime.service, runtime.renderer, sys.stdout, language_code=lang)

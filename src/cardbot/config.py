@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DEFAULT_BOT_API_URL = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
@@ -34,6 +34,21 @@ class Settings:
     def documents_dir(self) -> Path:
         """Where document bytes are kept."""
         return self.data_dir / "documents"
+
+    def ensure_data_dir(self) -> None:
+        """Create the data folder (private to its owner), or say why it cannot be used."""
+        try:
+            self.documents_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise ConfigError(
+                f"CARDBOT_DATA_DIR: cannot create {self.data_dir} ({exc.strerror}); "
+                "point it at a folder cardbot may write to"
+            ) from None
+        if not os.access(self.data_dir, os.W_OK):
+            raise ConfigError(
+                f"CARDBOT_DATA_DIR: {self.data_dir} is not writable; "
+                "point it at a folder cardbot may write to"
+            )
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError saying how to get one."""
@@ -59,11 +74,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     data_dir = Path(env.get("CARDBOT_DATA_DIR") or "data").expanduser()
     database_url = env.get("CARDBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'cardbot.db'}"
     try:
-        make_url(database_url)
-    except ArgumentError:
+        make_url(database_url).get_dialect().import_dbapi()
+    except (ArgumentError, NoSuchModuleError, ImportError):
         raise ConfigError(
-            "CARDBOT_DATABASE_URL is not a database URL: use e.g. sqlite:///data/cardbot.db "
-            "or postgresql+psycopg://user@host/dbname"
+            "CARDBOT_DATABASE_URL is not a database URL cardbot can use: use e.g. "
+            "sqlite:///data/cardbot.db or postgresql+psycopg://user@host/dbname"
         ) from None
     bot_api_url = (env.get("CARDBOT_BOT_API_URL") or DEFAULT_BOT_API_URL).rstrip("/")
     parsed = urlparse(bot_api_url)

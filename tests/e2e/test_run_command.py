@@ -15,13 +15,19 @@ from tests.support.botapi_standin import BotApiStandIn, FakeUser
 from tests.support.harness import DIALOGS, VALID_ID, VALID_PHONE
 
 
-async def start_process(api: BotApiStandIn, workdir: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARDBOT_")} | {
-        "CARDBOT_TOKEN": TOKEN,
-        "CARDBOT_BOT_API_URL": api.base_url,
-        "CARDBOT_DATA_DIR": str(workdir / "data"),
-        "CARDBOT_DIALOGS_DIR": str(DIALOGS),
-    }
+async def start_process(
+    api: BotApiStandIn, workdir: Path, **overrides: str
+) -> asyncio.subprocess.Process:
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("CARDBOT_")}
+        | {
+            "CARDBOT_TOKEN": TOKEN,
+            "CARDBOT_BOT_API_URL": api.base_url,
+            "CARDBOT_DATA_DIR": str(workdir / "data"),
+            "CARDBOT_DIALOGS_DIR": str(DIALOGS),
+        }
+        | overrides
+    )
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -94,3 +100,30 @@ async def test_killed_mid_application_restarts_with_everything_acknowledged(
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0
+
+
+async def run_briefly(api: BotApiStandIn, workdir: Path, **env: str) -> tuple[int, str]:
+    process = await start_process(api, workdir, **env)
+    _stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stderr.decode()
+
+
+async def test_a_rejected_token_stops_start_up_with_one_line_and_no_token(
+    api: BotApiStandIn, tmp_path: Path
+) -> None:
+    other = "654321:ZZHdqTcvCH1vGWJxfSeofSAs0K5PALDxyz"
+    code, stderr = await run_briefly(api, tmp_path, CARDBOT_TOKEN=other)
+    assert code == 2
+    assert stderr.strip().splitlines()[-1].startswith("cardbot: the Bot API server rejected")
+    assert "Traceback" not in stderr
+    assert other not in stderr and other.split(":")[1] not in stderr
+
+
+async def test_an_unreachable_bot_api_stops_start_up_with_one_line(
+    api: BotApiStandIn, tmp_path: Path
+) -> None:
+    code, stderr = await run_briefly(api, tmp_path, CARDBOT_BOT_API_URL="http://127.0.0.1:9")
+    assert code == 2
+    assert "cannot reach the Bot API server" in stderr.strip().splitlines()[-1]
+    assert "Traceback" not in stderr

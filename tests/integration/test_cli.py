@@ -85,8 +85,12 @@ def test_malformed_settings_stop_start_up_with_one_clear_line(tmp_path: Path) ->
         ("CARDBOT_BOT_API_URL", "ftp://example"),
         ("CARDBOT_DATABASE_URL", "nonsense"),
         ("CARDBOT_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none"),
+        ("CARDBOT_DATABASE_URL", "postgres://user@host/db"),
+        ("CARDBOT_DATABASE_URL", "mysql://user@host/db"),
+        ("CARDBOT_DATABASE_URL", "foo://bar"),
+        ("CARDBOT_DATA_DIR", "/proc/cardbot"),
     ]:
-        command = ["db", "upgrade"] if "127.0.0.1:1" in value else ["run"]
+        command = ["db", "upgrade"] if "127.0.0.1:1" in value else ["chat"]
         result = run_cardbot(command, tmp_path, **{variable: value})
         assert result.returncode == 2, variable
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
