@@ -72,7 +72,7 @@ class ConsoleChat:
     def run(self, lines: Iterable[str]) -> None:
         """Handle each input line in turn until the input ends."""
         self.out.write(
-            "cardbot chat — type /start; a number presses a button; "
+            "cardbot chat — type /start; #1, #2… press the buttons of the last message; "
             "a file path uploads a file; Ctrl-D quits.\n"
         )
         for line in lines:
@@ -89,8 +89,9 @@ class ConsoleChat:
             for path in files:
                 self._send_file(path, group)
             return
-        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
-            self.dispatch(ButtonPress(self.buttons[int(line) - 1][1]))
+        number = line[1:]
+        if line.startswith("#") and number.isdigit() and 1 <= int(number) <= len(self.buttons):
+            self.dispatch(ButtonPress(self.buttons[int(number) - 1][1]))
         elif line.startswith("/"):
             name, _, args = line[1:].partition(" ")
             self.dispatch(Command(name.lower(), args.strip()))
@@ -116,9 +117,7 @@ class ConsoleChat:
     def show(self, message: RenderedMessage) -> None:
         """Print one message with its buttons numbered."""
         self.out.write("\n" + html_to_plain(message.text) + "\n")
-        flat = [button for row in message.buttons for button in row]
-        if flat:
-            self.buttons = flat
-            for number, (label, _data) in enumerate(flat, start=1):
-                self.out.write(f"  [{number}] {label}\n")
+        self.buttons = [button for row in message.buttons for button in row]
+        for number, (label, _data) in enumerate(self.buttons, start=1):
+            self.out.write(f"  [#{number}] {label}\n")
         self.out.flush()
