@@ -52,11 +52,11 @@ def _configure_logging() -> None:
 
 
 def _run(settings: Settings) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
     from cardbot.runtime import build_runtime
     from cardbot.telegram.bot import build_application
     from cardbot.telegram.polling import run_until_signalled
-
-    from telegram.error import InvalidToken, NetworkError
 
     settings.require_token()
     settings.ensure_data_dir()
