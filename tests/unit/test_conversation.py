@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cardbot.core.events import Text, Unsupported
@@ -656,3 +657,18 @@ def test_a_conversation_saved_under_older_dialogs_carries_on(
     assert later.applicant.application is not None
     assert later.applicant.application.status == "submitted"
     assert "daily_call_volume" not in later.applicant.application.answers
+
+
+def test_numbers_and_ages_follow_the_date_in_china(tmp_path: Path) -> None:
+    # 2026-12-31 17:00 UTC is already 2027-01-01 01:00 in Beijing
+    chat = Harness(tmp_path, now=datetime(2026, 12, 31, 17, 0, tzinfo=UTC))
+    chat.start_as("individual")
+    chat.text("张三")
+    chat.press("pick:id_type:resident_id")
+    chat.text("110105200901010011")  # 18 on 2027-01-01, still 17 on 2026-12-31
+    chat.text(VALID_PHONE)
+    chat.upload(files.photo(seed=1), group="g")
+    chat.upload(files.photo(seed=2), group="g")
+    chat.press("nav:submit")
+    app = chat.applicant.application
+    assert app is not None and app.number == "DX-2027-000001"

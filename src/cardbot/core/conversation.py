@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from cardbot.core import flow as states
+from cardbot.core.clock import local_date, local_time
 from cardbot.core.events import (
     ButtonPress,
     Command,
@@ -188,6 +190,10 @@ class Turn:
                 buttons=buttons,
             )
         )
+
+    def today(self) -> date:
+        """Today's date on the review's clock (it decides ages and numbers)."""
+        return local_date(self.service.clock.now())
 
     def fire(self, trigger: str) -> bool:
         """Fire a trigger; on entering a new state, start its document slots afresh."""
@@ -448,9 +454,7 @@ class Turn:
             self.refuse("problems/text_too_long", step=step.id)
             return
         assert step.validator is not None
-        verdict = VALIDATORS[step.validator](
-            text, self.app.answers, self.service.clock.now().date()
-        )
+        verdict = VALIDATORS[step.validator](text, self.app.answers, self.today())
         if not verdict.ok:
             self.refuse(f"problems/{verdict.problem}", step=step.id, **verdict.details)
             return
@@ -463,7 +467,7 @@ class Turn:
         """Store an answer, then drop later answers it made invalid (e.g. a new ID type)."""
         answers = self.app.answers
         answers[step_id] = value
-        today = self.service.clock.now().date()
+        today = self.today()
         for other in self.spec.steps.values():
             if other.id == step_id or other.id not in answers or not other.validator:
                 continue
@@ -561,7 +565,7 @@ class Turn:
                     for kind, doc in documents.items()
                 ],
             )
-            problems = screen_package(self.spec, package, now.date())
+            problems = screen_package(self.spec, package, local_date(now))
         if problems or not self.fire("submit"):
             self.say("incomplete", self.summary_buttons(), problems=[asdict(p) for p in problems])
             return
@@ -575,7 +579,7 @@ class Turn:
             {kind: doc.sha256 for kind, doc in documents.items()},
             exclude_user_id=self.applicant.user_id,
         )
-        app.number = self.uow.next_application_number(now.year)
+        app.number = self.uow.next_application_number(local_time(now).year)
         app.status = Status.SUBMITTED
         app.submitted_at = now
         self.say("submitted", number=app.number, min_days=3, max_days=10)
@@ -701,8 +705,8 @@ class Turn:
         return self.applicant.application.number if self.applicant.application else None
 
 
-def _date_text(value: Any) -> str | None:
-    return value.date().isoformat() if value is not None else None
+def _date_text(value: datetime | None) -> str | None:
+    return local_date(value).isoformat() if value is not None else None
 
 
 __all__ = ["ConversationService", "language_for", "mask_id_number"]

@@ -104,7 +104,7 @@ class TelegramBridge:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update without its content, and tell the applicant to try again."""
-        key = update_key(update) if isinstance(update, Update) else "-"
+        key = update_key(update, context.bot.id) if isinstance(update, Update) else "-"
         error = context.error
         log.error(
             "update %s failed: %s",
@@ -117,7 +117,7 @@ class TelegramBridge:
         user = user_ref(update)
         if user is None:
             return
-        language = self.runtime.service.language_of(user)
+        language = await asyncio.to_thread(self.runtime.service.language_of, user)
         reply = Reply(template="error", chat_id=user.chat_id, language=language)
         try:
             await self.send(context, [reply])

@@ -43,9 +43,9 @@ UNSUPPORTED_KINDS = (
 )
 
 
-def update_key(update: Update) -> str:
-    """The delivery key of an update, so a repeat is applied once."""
-    return f"tg:{update.update_id}"
+def update_key(update: Update, bot_id: int) -> str:
+    """The delivery key of an update (update ids are per bot), so a repeat is applied once."""
+    return f"tg:{bot_id}:{update.update_id}"
 
 
 def user_ref(update: Update) -> UserRef | None:
@@ -164,4 +164,4 @@ async def to_incoming(update: Update, bot: Bot, workdir: Path, max_bytes: int) -
     event = await to_event(update, bot, workdir, max_bytes)
     if event is None:
         return None
-    return Incoming(key=update_key(update), user=user, event=event)
+    return Incoming(key=update_key(update, bot.id), user=user, event=event)
