@@ -340,7 +340,7 @@ def test_summary_lists_everything_given_so_far(chat: Harness) -> None:
     replies = chat.command("summary")
     assert chat.state == "summary"
     text = replies[-1].text
-    assert "张三" in text and VALID_ID in text
+    assert "张三" in text and "1101**********002X" in text and VALID_ID not in text
     assert "未填写" in text
     assert "nav:continue" in chat.buttons
     chat.press("nav:continue")

@@ -46,6 +46,7 @@ FLOW_PROBLEMS = (
     "album_extra",
     "duplicate_document",
 )
+MAX_CALLBACK_DATA = 64
 BUTTONS = (
     "agree",
     "decline",
@@ -88,6 +89,14 @@ def required_labels(spec: DialogSpec) -> list[str]:
     return keys
 
 
+def callback_data(spec: DialogSpec) -> list[str]:
+    """The button data that ids from dialogs/ end up in."""
+    data = [f"cat:{category}" for category in spec.categories]
+    data += [f"edit:{step}" for step in spec.steps]
+    data += [f"pick:{s.id}:{choice}" for s in spec.steps.values() for choice in s.choices]
+    return data
+
+
 def check_content(dialogs_dir: Path) -> list[str]:
     """Every problem found in `dialogs_dir`, each naming its file and key; empty when fine."""
     try:
@@ -96,6 +105,12 @@ def check_content(dialogs_dir: Path) -> list[str]:
     except ContentError as exc:
         return [str(exc)]
     problems: list[str] = []
+    for data in callback_data(spec):
+        if not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA:
+            problems.append(
+                f"{dialogs_dir / 'flow.yaml'}: {data}: button data over Telegram's "
+                f"{MAX_CALLBACK_DATA} bytes; use a shorter id"
+            )
     templates = dialogs_dir / "templates"
     for lang in LANGUAGES:
         for template in required_templates(spec):

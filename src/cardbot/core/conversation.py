@@ -622,8 +622,8 @@ class Turn:
         app = self.app
         context: dict[str, Any] = {
             "step": step.id,
-            "current": self._display_answer(step.id) if step.id in app.answers else None,
-            "optional": self.model.is_optional(step.id),
+            "current": app.answers.get(step.id),
+            "can_skip": self.model.is_optional(step.id) and self.model.pending(step.id),
             "id_type": app.answers.get("id_type"),
         }
         if step.kind == "document":
@@ -686,7 +686,7 @@ class Turn:
                 {
                     "step": step.id,
                     "kind": step.kind,
-                    "value": self._display_answer(step.id),
+                    "value": self.app.answers.get(step.id),
                     "pending": self.model.pending(step.id),
                     "skipped": step.id in self.app.skipped,
                     "documents": [s for s in step.slots if s in self.app.documents],
@@ -697,9 +697,6 @@ class Turn:
             "items": items,
             "complete": self.model.is_complete(),
         }
-
-    def _display_answer(self, step_id: str) -> str | None:
-        return self.app.answers.get(step_id)
 
     def _number(self) -> str | None:
         return self.applicant.application.number if self.applicant.application else None
