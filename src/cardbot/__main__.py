@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from cardbot.config import ConfigError, Settings, load_settings
 from cardbot.content.check import check_content
 from cardbot.content.loader import ContentError, load_spec
-from cardbot.core.flow import FlowMachine, mermaid_diagram
+from cardbot.core.flow import mermaid_diagram
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,7 +103,7 @@ def _dialogs(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print(f"{settings.dialogs_dir}: ok")
         return 0
-    diagram = mermaid_diagram(FlowMachine(load_spec(settings.dialogs_dir)))
+    diagram = mermaid_diagram(load_spec(settings.dialogs_dir))
     if args.output:
         args.output.write_text(diagram, encoding="utf-8")
     else:

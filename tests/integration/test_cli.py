@@ -76,6 +76,7 @@ def test_dialogs_diagram_writes_mermaid(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert text.startswith("stateDiagram-v2")
     assert "summary --> submitted : submit" in text
+    assert "individual__full_name --> individual__id_type" in text
 
 
 def test_run_without_a_token_says_what_to_set(tmp_path: Path) -> None:

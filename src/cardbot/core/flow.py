@@ -152,15 +152,50 @@ class FlowMachine:
                     yield source, trigger, transition.dest or source
 
 
-def mermaid_diagram(flow: FlowMachine) -> str:
-    """The flow as a Mermaid state diagram, one arrow per (source, destination) pair."""
-    arrows: dict[tuple[str, str], list[str]] = {}
-    for source, trigger, dest in flow.edges():
-        triggers = arrows.setdefault((source, dest), [])
-        if trigger not in triggers:
-            triggers.append(trigger)
-    lines = ["stateDiagram-v2", f"    [*] --> {NEW}"]
-    for (source, dest), triggers in arrows.items():
-        lines.append(f"    {source} --> {dest} : {', '.join(triggers)}")
+def mermaid_diagram(spec: DialogSpec) -> str:
+    """The flow as a Mermaid state diagram: each category's steps in order, branches labelled.
+
+    Not drawn, because every step has them: back to the previous step, to the summary and
+    from the summary to any step to change it, and cancelling (to `idle`).
+    """
+    lines = [
+        "stateDiagram-v2",
+        f"    [*] --> {NEW}",
+        f"    {NEW} --> {CONSENT} : /start",
+        f"    {CONSENT} --> [*] : decline (nothing kept)",
+        f"    {CONSENT} --> {CATEGORY} : agree",
+    ]
+    for category in spec.categories.values():
+        frontier: list[tuple[str, str]] = [(CATEGORY, category.id)]
+        steps = list(category.steps)
+        index = 0
+        while index < len(steps):
+            group = [steps[index]]
+            while spec.steps[group[0]].when and index + len(group) < len(steps):
+                if not spec.steps[steps[index + len(group)]].when:
+                    break
+                group.append(steps[index + len(group)])
+            nodes = []
+            for step_id in group:
+                node = f"{category.id}__{step_id}"
+                nodes.append(node)
+                lines.append(f'    state "{step_id}" as {node}')
+                when = ", ".join(
+                    f"{k} = {'/'.join(v)}" for k, v in spec.steps[step_id].when.items()
+                )
+                for source, label in frontier:
+                    text = ", ".join(part for part in (label, when) if part)
+                    lines.append(f"    {source} --> {node}" + (f" : {text}" if text else ""))
+            skipped = [
+                (source, ", ".join(part for part in (label, f"skip {step_id}") if part))
+                for step_id in group
+                if step_id in category.optional
+                for source, label in frontier
+            ]
+            frontier = [(node, "") for node in nodes] + skipped
+            index += len(group)
+        for source, label in frontier:
+            lines.append(f"    {source} --> {SUMMARY}" + (f" : {label}" if label else ""))
+    lines.append(f"    {SUMMARY} --> {SUBMITTED} : submit (package complete)")
     lines.append(f"    {SUBMITTED} --> [*]")
     return "\n".join(lines) + "\n"
