@@ -61,7 +61,7 @@ class Renderer:
         )
         self.env.filters["mask"] = mask_id_number
 
-    def label(self, language: str, key: str, default: str | None = None, **params: str) -> str:
+    def label(self, language: str, key: str, default: str | None = None) -> str:
         """The text of a label in `language`; `default` names a fallback key."""
         table = self.labels[language]
         if key not in table and default is not None:
@@ -72,7 +72,7 @@ class Renderer:
             raise ContentError(
                 f"{self.dialogs_dir / 'labels' / f'{language}.yaml'}: {key}: label missing"
             ) from None
-        return text.format_map(params) if params else text
+        return text
 
     def render_text(self, template: str, language: str, context: Mapping[str, Any]) -> str:
         """Render `templates/<language>/<template>.j2` with the context and a `label` helper."""
@@ -83,8 +83,8 @@ class Renderer:
                 f"{self.dialogs_dir / 'templates' / language / template}.j2: template missing"
             ) from None
 
-        def label(key: str, default: str | None = None, **params: str) -> str:
-            return self.label(language, key, default, **params)
+        def label(key: str, default: str | None = None) -> str:
+            return self.label(language, key, default)
 
         return tpl.render(**context, label=label, lang=language).strip()
 
@@ -92,7 +92,6 @@ class Renderer:
         """Render one reply into its text and buttons."""
         text = self.render_text(reply.template, reply.language, reply.context)
         buttons = [
-            [(self.label(reply.language, b.label, **dict(b.params)), b.data) for b in row]
-            for row in reply.buttons
+            [(self.label(reply.language, b.label), b.data) for b in row] for row in reply.buttons
         ]
         return RenderedMessage(chat_id=reply.chat_id, text=text, buttons=buttons)

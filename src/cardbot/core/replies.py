@@ -13,7 +13,6 @@ class Button:
 
     label: str
     data: str
-    params: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
