@@ -36,6 +36,23 @@ def _parser() -> argparse.ArgumentParser:
     prescreen.add_argument("folder", type=Path, help="folder with manifest.json")
     prescreen.add_argument("--json", action="store_true", help="print one JSON object")
     prescreen.add_argument("--lang", choices=("zh", "en"), default="zh", help="message language")
+    faq = commands.add_parser("faq", help="ask, export or check the FAQ")
+    faq_commands = faq.add_subparsers(dest="faq_command", required=True)
+    ask = faq_commands.add_parser("ask", help="answer a question (or one per line of stdin)")
+    ask.add_argument("question", nargs="?", help="the question; without it, read stdin")
+    ask.add_argument("--lang", choices=("zh", "en"), default="zh", help="answer language")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    faq_export = faq_commands.add_parser("export", help="write the current entries to DIR")
+    faq_export.add_argument("folder", type=Path)
+    faq_check = faq_commands.add_parser("check", help="validate a faq/ folder")
+    faq_check.add_argument("folder", type=Path, nargs="?", help="default: CARDBOT_FAQ_DIR")
+    roles = commands.add_parser("roles", help="grant, revoke or list staff and reviewer roles")
+    roles_commands = roles.add_subparsers(dest="roles_command", required=True)
+    for action in ("grant", "revoke"):
+        change = roles_commands.add_parser(action, help=f"{action} a role")
+        change.add_argument("user_id", type=int, help="Telegram user id")
+        change.add_argument("role", choices=("staff", "reviewer"))
+    roles_commands.add_parser("list", help="list admins and granted roles")
     database = commands.add_parser("db", help="database schema")
     db_commands = database.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every pending migration")
@@ -130,6 +147,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cardbot.commands import prescreen_folder
 
             return prescreen_folder(settings, args.folder, as_json=args.json, language=args.lang)
+        if args.command == "faq":
+            from cardbot import admin_commands
+
+            if args.faq_command == "ask":
+                return admin_commands.faq_ask(
+                    settings, args.question, language=args.lang, as_json=args.json
+                )
+            if args.faq_command == "export":
+                return admin_commands.faq_export(settings, args.folder)
+            return admin_commands.faq_check(settings, args.folder)
+        if args.command == "roles":
+            from cardbot.admin_commands import roles_command
+
+            return roles_command(
+                settings,
+                args.roles_command,
+                getattr(args, "user_id", None),
+                getattr(args, "role", None),
+            )
         if args.command == "db":
             from cardbot.db.migrate import upgrade
 

@@ -29,6 +29,9 @@ class Settings:
     dialogs_dir: Path
     bot_api_url: str = DEFAULT_BOT_API_URL
     token: str | None = field(default=None, repr=False)
+    faq_dir: Path | None = None
+    admin_ids: frozenset[int] = frozenset()
+    support_chat_id: int | None = None
 
     @property
     def documents_dir(self) -> Path:
@@ -60,12 +63,39 @@ class Settings:
         return self.token
 
 
+def default_content_dir(name: str, marker: str) -> Path:
+    """`name`/ in the working directory if it holds `marker`, else the one beside the source."""
+    local = Path.cwd() / name
+    if (local / marker).exists():
+        return local
+    return Path(__file__).resolve().parents[2] / name
+
+
 def default_dialogs_dir() -> Path:
     """dialogs/ in the working directory, else the one beside the source tree."""
-    local = Path.cwd() / "dialogs"
-    if (local / "flow.yaml").is_file():
-        return local
-    return Path(__file__).resolve().parents[2] / "dialogs"
+    return default_content_dir("dialogs", "flow.yaml")
+
+
+def _chat_id(env: Mapping[str, str], name: str) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a Telegram chat id, a whole number such as -1001234567890"
+        ) from None
+
+
+def _user_ids(env: Mapping[str, str], name: str) -> frozenset[int]:
+    raw = env.get(name) or ""
+    try:
+        return frozenset(int(part) for part in raw.replace(";", ",").split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{name} must list Telegram user ids separated by commas, e.g. 12345,67890"
+        ) from None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -98,10 +128,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"CARDBOT_DIALOGS_DIR: no flow.yaml in {dialogs_dir}; point it at the dialogs/ folder"
         )
+    faq_dir = Path(env.get("CARDBOT_FAQ_DIR") or default_content_dir("faq", "."))
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
         dialogs_dir=dialogs_dir,
         bot_api_url=bot_api_url,
         token=token.strip() if token else None,
+        faq_dir=faq_dir if faq_dir.is_dir() else None,
+        admin_ids=_user_ids(env, "CARDBOT_ADMIN_IDS"),
+        support_chat_id=_chat_id(env, "CARDBOT_SUPPORT_CHAT_ID"),
     )

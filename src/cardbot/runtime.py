@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
+from cardbot.calendar_cn import ChinaWorkingCalendar
 from cardbot.config import Settings
+from cardbot.content.faq_files import load_faq, load_negatives
 from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
 from cardbot.core.conversation import ConversationService
+from cardbot.core.faq_service import FaqService
 from cardbot.core.ports import UnitOfWork
 from cardbot.db.migrate import upgrade
 from cardbot.db.repository import SqlUnitOfWork
@@ -53,7 +56,20 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     def unit_of_work() -> UnitOfWork:
         return SqlUnitOfWork(sessions, clock)
 
+    negatives = load_negatives(settings.faq_dir) if settings.faq_dir else []
+    faq = FaqService(spec, ChinaWorkingCalendar(), renderer.source_problem, negatives)
+    if settings.faq_dir is not None:
+        entries = load_faq(settings.faq_dir)
+        with unit_of_work() as uow:
+            if faq.seed(uow.faq, entries):
+                uow.commit()
     service = ConversationService(
-        spec, unit_of_work, LocalDocumentStore(settings.documents_dir), clock
+        spec,
+        unit_of_work,
+        LocalDocumentStore(settings.documents_dir),
+        clock,
+        faq=faq,
+        admin_ids=settings.admin_ids,
+        support_chat_id=settings.support_chat_id,
     )
     return Runtime(settings=settings, engine=engine, service=service, renderer=renderer)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from cardbot.core.model import OPEN_STATUSES, Applicant, Application
+from cardbot.core.faq import FaqEntry
+from cardbot.core.model import (
+    OPEN_STATUSES,
+    Applicant,
+    Application,
+    FaqRevision,
+    SupportTicket,
+    UnansweredQuestion,
+)
 
 
 @dataclass
@@ -25,13 +34,110 @@ class MemoryDatabase:
     counters: dict[int, int] = field(default_factory=dict)
     commits: int = 0
     next_application_id: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    faq_revisions: list[FaqRevision] = field(default_factory=list)
+    unanswered: dict[int, UnansweredQuestion] = field(default_factory=dict)
+    roles: set[tuple[int, str]] = field(default_factory=set)
+    tickets: dict[int, SupportTicket] = field(default_factory=dict)
+
+
+class MemoryFaqRepository:
+    """FAQ revisions and unanswered questions in memory (applied at once, not on commit)."""
+
+    def __init__(self, db: MemoryDatabase, clock: FixedClock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def version(self) -> int:
+        return len(self.db.faq_revisions)
+
+    def current_entries(self) -> list[FaqEntry]:
+        latest: dict[str, FaqEntry] = {}
+        for revision in self.db.faq_revisions:
+            latest[revision.entry.id] = revision.entry
+        return [latest[key] for key in sorted(latest)]
+
+    def save_entry(self, entry: FaqEntry, author_id: int | None, note: str) -> int:
+        number = len(self.history(entry.id)) + 1
+        self.db.faq_revisions.append(FaqRevision(entry, number, author_id, note, self.clock.now()))
+        return number
+
+    def history(self, entry_id: str) -> list[FaqRevision]:
+        return [r for r in self.db.faq_revisions if r.entry.id == entry_id]
+
+    def record_unanswered(self, question: str, language: str) -> None:
+        for key, item in self.db.unanswered.items():
+            if item.question == question and item.language == language:
+                self.db.unanswered[key] = dataclasses.replace(
+                    item, count=item.count + 1, status="open"
+                )
+                return
+        key = len(self.db.unanswered) + 1
+        self.db.unanswered[key] = UnansweredQuestion(key, question, language, 1)
+
+    def unanswered(self, limit: int) -> list[UnansweredQuestion]:
+        items = [q for q in self.db.unanswered.values() if q.status == "open"]
+        return sorted(items, key=lambda q: (-q.count, q.id))[:limit]
+
+    def close_unanswered(self, question_id: int, status: str) -> UnansweredQuestion | None:
+        item = self.db.unanswered.get(question_id)
+        if item is None or item.status != "open":
+            return None
+        self.db.unanswered[question_id] = dataclasses.replace(item, status=status)
+        return self.db.unanswered[question_id]
+
+
+class MemoryRoleRepository:
+    """Granted roles in memory."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+
+    def roles_of(self, user_id: int) -> set[str]:
+        return {role for uid, role in self.db.roles if uid == user_id}
+
+    def grant(self, user_id: int, role: str, granted_by: int | None) -> bool:
+        if (user_id, role) in self.db.roles:
+            return False
+        self.db.roles.add((user_id, role))
+        return True
+
+    def revoke(self, user_id: int, role: str) -> bool:
+        if (user_id, role) not in self.db.roles:
+            return False
+        self.db.roles.discard((user_id, role))
+        return True
+
+    def all_roles(self) -> list[tuple[int, str]]:
+        return sorted(self.db.roles)
+
+
+class MemorySupportRepository:
+    """Support tickets in memory."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+
+    def open_ticket(self, user_id: int, chat_id: int, question: str, language: str) -> int:
+        number = len(self.db.tickets) + 1
+        self.db.tickets[number] = SupportTicket(number, user_id, chat_id, question, language)
+        return number
+
+    def ticket(self, ticket_id: int) -> SupportTicket | None:
+        found = self.db.tickets.get(ticket_id)
+        return copy.copy(found) if found else None
+
+    def update_ticket(self, ticket: SupportTicket) -> None:
+        self.db.tickets[ticket.id] = copy.copy(ticket)
 
 
 class MemoryUnitOfWork:
     """A unit of work over MemoryDatabase: changes are applied only on commit."""
 
-    def __init__(self, db: MemoryDatabase) -> None:
+    def __init__(self, db: MemoryDatabase, clock: FixedClock | None = None) -> None:
         self.db = db
+        self.faq = MemoryFaqRepository(db, clock or FixedClock(datetime(2026, 11, 30, tzinfo=UTC)))
+        self.roles = MemoryRoleRepository(db)
+        self.support = MemorySupportRepository(db)
         self._applicants: dict[int, Applicant | None] = {}
         self._processed: set[str] = set()
         self._counters: dict[int, int] = {}

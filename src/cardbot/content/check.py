@@ -36,6 +36,12 @@ FIXED_TEMPLATES = (
     "cannot_go_back",
     "incomplete",
     "error",
+    "faq_list",
+    "faq_unsure",
+    "support_sent",
+    "support_sent_already",
+    "support/question",
+    "support_answer",
 )
 FLOW_PROBLEMS = (
     "unsupported_message",
@@ -61,6 +67,8 @@ BUTTONS = (
     "cancel",
     "cancel_yes",
     "cancel_no",
+    "more_questions",
+    "ask_person",
 )
 
 

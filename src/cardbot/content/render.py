@@ -7,13 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateNotFound,
+)
 
 from cardbot.content.loader import ContentError, read_yaml
 from cardbot.core.replies import Reply
 from cardbot.core.text import mask_id_number
 
 LANGUAGES = ("zh", "en")
+MAX_CACHED_SOURCES = 512
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters["mask"] = mask_id_number
+        self._sources: dict[str, Template] = {}
 
     def label(self, language: str, key: str, default: str | None = None) -> str:
         """The text of a label in `language`; `default` names a fallback key."""
@@ -88,10 +97,38 @@ class Renderer:
 
         return tpl.render(**context, label=label, lang=language).strip()
 
+    def render_source(self, source: str, language: str, context: Mapping[str, Any]) -> str:
+        """Render a template text (an FAQ answer) like a template file."""
+        template = self._sources.get(source)
+        if template is None:
+            if len(self._sources) > MAX_CACHED_SOURCES:
+                self._sources.clear()
+            template = self._sources[source] = self.env.from_string(source)
+
+        def label(key: str, default: str | None = None) -> str:
+            return self.label(language, key, default)
+
+        return template.render(**context, label=label, lang=language).strip()
+
+    def source_problem(self, source: str, language: str, context: Mapping[str, Any]) -> str | None:
+        """Why a template text cannot be rendered (or renders empty), or None when it can."""
+        try:
+            text = self.render_source(source, language, context)
+        except (TemplateError, ContentError) as exc:
+            return f"{exc.__class__.__name__}: {exc}"
+        return None if text else "the answer is empty"
+
     def render(self, reply: Reply) -> RenderedMessage:
         """Render one reply into its text and buttons."""
-        text = self.render_text(reply.template, reply.language, reply.context)
+        if reply.source is not None:
+            text = self.render_source(reply.source, reply.language, reply.context)
+        else:
+            text = self.render_text(reply.template, reply.language, reply.context)
         buttons = [
-            [(self.label(reply.language, b.label), b.data) for b in row] for row in reply.buttons
+            [
+                (b.text if b.text is not None else self.label(reply.language, b.label), b.data)
+                for b in row
+            ]
+            for row in reply.buttons
         ]
         return RenderedMessage(chat_id=reply.chat_id, text=text, buttons=buttons)

@@ -21,6 +21,8 @@ from cardbot.core.events import (
     Unsupported,
     UserRef,
 )
+from cardbot.core.faq import FaqEntry, FaqMatch, normalise
+from cardbot.core.faq_service import FaqService, looks_like_question
 from cardbot.core.files import check_file
 from cardbot.core.flow import FlowMachine, FlowModel
 from cardbot.core.model import Applicant, Application, Status, StoredDocument
@@ -33,9 +35,10 @@ from cardbot.core.validation import VALIDATORS
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
-COMMANDS = ("start", "help", "status", "summary", "back", "cancel", "lang")
+COMMANDS = ("start", "help", "status", "summary", "back", "cancel", "lang", "faq")
 MAX_TEXT_LENGTH = 1000
 MAX_ATTEMPTS = 3
+MIN_SUGGESTION_SCORE = 0.12
 
 
 def language_for(language_code: str | None) -> str:
@@ -54,12 +57,19 @@ class ConversationService:
         unit_of_work: Callable[[], UnitOfWork],
         documents: DocumentStore,
         clock: Clock,
+        *,
+        faq: FaqService | None = None,
+        admin_ids: frozenset[int] = frozenset(),
+        support_chat_id: int | None = None,
     ) -> None:
         self.spec = spec
         self.flow = FlowMachine(spec)
-        self._unit_of_work = unit_of_work
+        self.unit_of_work = unit_of_work
         self.documents = documents
         self.clock = clock
+        self.faq = faq
+        self.admin_ids = admin_ids
+        self.support_chat_id = support_chat_id
 
     def handle(self, incoming: Incoming) -> list[Reply]:
         """Apply one event and return the replies; a repeated delivery returns none.
@@ -76,14 +86,14 @@ class ConversationService:
 
     def language_of(self, user: UserRef) -> str:
         """The language the applicant chose, or the one their Telegram settings suggest."""
-        with self._unit_of_work() as uow:
+        with self.unit_of_work() as uow:
             applicant = uow.load_applicant(user.user_id)
         return applicant.language if applicant else language_for(user.language_code)
 
     def _handle_once(self, incoming: Incoming) -> list[Reply]:
         turn: Turn | None = None
         try:
-            with self._unit_of_work() as uow:
+            with self.unit_of_work() as uow:
                 if not uow.claim_update(incoming.key):
                     return self._repeat_question(uow, incoming.user)
                 applicant = uow.load_applicant(incoming.user.user_id) or _new_applicant(
@@ -220,6 +230,8 @@ class Turn:
             and not (isinstance(event, Command) and event.name == "lang")
             and not (isinstance(event, ButtonPress) and event.data.startswith("lang:"))
         ):
+            if isinstance(event, Text):
+                self.answer_faq_if_confident(event.text)
             self.fire("ask_consent")
             self.say("welcome")
             self.prompt()
@@ -246,6 +258,7 @@ class Turn:
             "back": self.on_back,
             "cancel": self.on_cancel,
             "lang": self.on_lang,
+            "faq": self.on_faq_list,
         }
         handler = handlers.get(name)
         if handler is None:
@@ -346,6 +359,10 @@ class Turn:
             handled = self.on_nav(value)
         elif scope == "edit" and self.state == states.SUMMARY:
             handled = self.on_edit(value)
+        elif scope == "faq":
+            handled = self.on_faq_button(value)
+        elif scope == "human":
+            handled = self.on_ask_person(value)
         elif scope == "lang" and value in LANGUAGES:
             self.applicant.language = value
             self.say("language_set")
@@ -440,9 +457,12 @@ class Turn:
     # -- answers and files ---------------------------------------------------------------
 
     def on_text(self, text: str) -> None:
-        """A typed answer: checked at once, stored when valid, re-asked when not."""
+        """A typed answer, checked and stored or re-asked; or a question, answered."""
         step = self.spec.steps.get(self.state)
+        question = looks_like_question(text)
         if step is None or step.kind != "text":
+            if self.try_faq(text, offer_help=question):
+                return
             if self.state in (states.SUBMITTED, states.IDLE):
                 self.prompt()
             elif step is not None and step.kind == "document":
@@ -455,13 +475,144 @@ class Turn:
             return
         assert step.validator is not None
         verdict = VALIDATORS[step.validator](text, self.app.answers, self.today())
+        if verdict.ok and question and self.answer_faq_if_confident(text):
+            self.prompt()
+            return
         if not verdict.ok:
+            if self.try_faq(text, offer_help=question):
+                return
             self.refuse(f"problems/{verdict.problem}", step=step.id, **verdict.details)
             return
         assert verdict.value is not None
         self.set_answer(step.id, verdict.value)
         self.fire("advance")
         self.prompt()
+
+    # -- questions -----------------------------------------------------------------------
+
+    def faq_match(self, text: str) -> FaqMatch | None:
+        """What the FAQ makes of the text, if cardbot has an FAQ."""
+        if self.service.faq is None:
+            return None
+        return self.service.faq.matcher(self.uow.faq).match(text)
+
+    def answer_faq_if_confident(self, text: str) -> bool:
+        """Answer the question when the FAQ is sure which entry it is."""
+        match = self.faq_match(text)
+        return match is not None and match.entry_id is not None and self.answer_faq(match.entry_id)
+
+    def try_faq(self, text: str, *, offer_help: bool) -> bool:
+        """Answer from the FAQ (then repeat the question), or, for a question it cannot
+        answer, say so and offer the closest entries and a person."""
+        match = self.faq_match(text)
+        if match is None:
+            return False
+        if match.entry_id is not None and self.answer_faq(match.entry_id):
+            self.prompt_after_answer()
+            return True
+        if not offer_help:
+            return False
+        self.offer_help(text, match)
+        self.prompt_after_answer()
+        return True
+
+    def prompt_after_answer(self) -> None:
+        """Return to where the applicant was, unless there is nothing to return to."""
+        if self.state != states.SUBMITTED:
+            self.prompt()
+
+    def answer_faq(self, entry_id: str) -> bool:
+        """Send one FAQ entry's answer, in the applicant's language where it exists."""
+        assert self.service.faq is not None
+        entry = self.service.faq.matcher(self.uow.faq).entries.get(entry_id)
+        if entry is None:
+            return False
+        language = self.applicant.language
+        source = entry.answers.get(language) or entry.answers[DEFAULT_LANGUAGE]
+        self.replies.append(
+            Reply(
+                template="faq_answer",
+                chat_id=self.applicant.chat_id,
+                language=language,
+                context=self.service.faq.answer_context(self.applicant),
+                buttons=((Button("button.more_questions", "faq:list"),),),
+                source=source,
+            )
+        )
+        return True
+
+    def offer_help(self, text: str, match: FaqMatch) -> None:
+        """Say the FAQ is not sure: the closest entries as buttons, and a person to ask."""
+        assert self.service.faq is not None
+        language = self.applicant.language
+        self.uow.faq.record_unanswered(normalise(text)[:300], language)
+        entries = self.service.faq.matcher(self.uow.faq).entries
+        rows: list[tuple[Button, ...]] = [
+            (Button("", f"faq:{entry_id}", text=_first_question(entries[entry_id], language)),)
+            for entry_id in match.candidates
+            if match.score >= MIN_SUGGESTION_SCORE
+        ]
+        if self.service.support_chat_id is not None:
+            ticket = self.uow.support.open_ticket(
+                self.applicant.user_id, self.applicant.chat_id, text[:1000], language
+            )
+            rows.append((Button("button.ask_person", f"human:{ticket}"),))
+        self.say(
+            "faq_unsure",
+            tuple(rows),
+            suggestions=bool(rows) and match.score >= MIN_SUGGESTION_SCORE,
+            can_ask_person=self.service.support_chat_id is not None,
+        )
+
+    def on_faq_list(self) -> None:
+        """Every FAQ entry as a button."""
+        if self.service.faq is None:
+            self.say("faq_list", ())
+            return
+        language = self.applicant.language
+        entries = self.service.faq.matcher(self.uow.faq).entries.values()
+        rows = tuple(
+            (Button("", f"faq:{entry.id}", text=_first_question(entry, language)),)
+            for entry in entries
+        )
+        self.say("faq_list", rows)
+
+    def on_faq_button(self, value: str) -> bool:
+        """An entry chosen from the list or the suggestions."""
+        if value == "list":
+            self.on_faq_list()
+            return True
+        if self.service.faq is None or not self.answer_faq(value):
+            return False
+        if self.state != states.NEW:
+            self.prompt_after_answer()
+        return True
+
+    def on_ask_person(self, value: str) -> bool:
+        """Hand the applicant's own unanswered question to the support group."""
+        ticket = self.uow.support.ticket(int(value)) if value.isdigit() else None
+        if ticket is None or ticket.user_id != self.applicant.user_id:
+            return False
+        if ticket.status != "offered" or self.service.support_chat_id is None:
+            self.say("support_sent_already")
+            return True
+        ticket.status = "sent"
+        self.uow.support.update_ticket(ticket)
+        self.replies.append(
+            Reply(
+                template="support/question",
+                chat_id=self.service.support_chat_id,
+                language=DEFAULT_LANGUAGE,
+                context={
+                    "ticket": ticket.id,
+                    "question": ticket.question,
+                    "language": ticket.language,
+                },
+            )
+        )
+        self.say("support_sent")
+        self.prompt_after_answer()
+        return True
 
     def set_answer(self, step_id: str, value: str) -> None:
         """Store an answer, then drop later answers it made invalid (e.g. a new ID type)."""
@@ -700,6 +851,11 @@ class Turn:
 
     def _number(self) -> str | None:
         return self.applicant.application.number if self.applicant.application else None
+
+
+def _first_question(entry: FaqEntry, language: str) -> str:
+    questions = entry.questions.get(language) or entry.questions.get(DEFAULT_LANGUAGE) or ()
+    return questions[0] if questions else entry.id
 
 
 def _date_text(value: datetime | None) -> str | None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from cardbot.core.faq import FaqEntry
+
 
 class Status(StrEnum):
     """Where an application stands."""
@@ -71,3 +73,37 @@ class Applicant:
     album_step: str | None = None
     pending_action: str | None = None
     version: int = 0
+
+
+@dataclass(frozen=True)
+class FaqRevision:
+    """One stored version of an FAQ entry, with who made it and when."""
+
+    entry: FaqEntry
+    revision: int
+    author_id: int | None
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class UnansweredQuestion:
+    """A question the FAQ could not answer, and how often it was asked."""
+
+    id: int
+    question: str
+    language: str
+    count: int
+    status: str = "open"
+
+
+@dataclass
+class SupportTicket:
+    """A question an applicant handed to a person."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    question: str
+    language: str
+    status: str = "offered"

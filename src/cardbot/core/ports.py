@@ -8,7 +8,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from cardbot.core.model import Applicant, Application
+from cardbot.core.faq import FaqEntry
+from cardbot.core.model import (
+    Applicant,
+    Application,
+    FaqRevision,
+    SupportTicket,
+    UnansweredQuestion,
+)
 
 
 class ConcurrentUpdateError(Exception):
@@ -40,8 +47,80 @@ class ApplicationIndex(Protocol):
         ...
 
 
+class FaqRepository(Protocol):
+    """FAQ entries with their history, and the questions nobody could answer."""
+
+    def version(self) -> int:
+        """A number that changes whenever any entry changes (cheap to ask)."""
+        ...
+
+    def current_entries(self) -> list[FaqEntry]:
+        """The latest revision of every entry."""
+        ...
+
+    def save_entry(self, entry: FaqEntry, author_id: int | None, note: str) -> int:
+        """Store a new revision of the entry; returns its revision number."""
+        ...
+
+    def history(self, entry_id: str) -> list[FaqRevision]:
+        """Every revision of the entry, oldest first."""
+        ...
+
+    def record_unanswered(self, question: str, language: str) -> None:
+        """Count one more asking of a question nobody could answer."""
+        ...
+
+    def unanswered(self, limit: int) -> list[UnansweredQuestion]:
+        """The open unanswered questions, most asked first."""
+        ...
+
+    def close_unanswered(self, question_id: int, status: str) -> UnansweredQuestion | None:
+        """Mark an unanswered question attached or dismissed; None if there is no such open one."""
+        ...
+
+
+class RoleRepository(Protocol):
+    """Who is staff or reviewer (admins come from the configuration)."""
+
+    def roles_of(self, user_id: int) -> set[str]:
+        """The roles granted to the user."""
+        ...
+
+    def grant(self, user_id: int, role: str, granted_by: int | None) -> bool:
+        """Grant a role; False if the user had it already."""
+        ...
+
+    def revoke(self, user_id: int, role: str) -> bool:
+        """Revoke a role; False if the user did not have it."""
+        ...
+
+    def all_roles(self) -> list[tuple[int, str]]:
+        """Every (user id, role) granted."""
+        ...
+
+
+class SupportRepository(Protocol):
+    """Questions handed to a person in the support group."""
+
+    def open_ticket(self, user_id: int, chat_id: int, question: str, language: str) -> int:
+        """Record a question for a person; returns the ticket number."""
+        ...
+
+    def ticket(self, ticket_id: int) -> SupportTicket | None:
+        """The ticket, if it exists."""
+        ...
+
+    def update_ticket(self, ticket: SupportTicket) -> None:
+        """Store the ticket's new state."""
+        ...
+
+
 class UnitOfWork(ApplicationIndex, Protocol):
     """One transaction over the applicant store; nothing is kept unless committed."""
+
+    faq: FaqRepository
+    roles: RoleRepository
+    support: SupportRepository
 
     def __enter__(self) -> Self: ...
 

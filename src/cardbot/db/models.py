@@ -153,3 +153,58 @@ class NumberCounterRow(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class FaqRevisionRow(Base):
+    """One version of an FAQ entry (the latest per entry is the one in use)."""
+
+    __tablename__ = "faq_revisions"
+    __table_args__ = (UniqueConstraint("entry_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UnansweredQuestionRow(Base):
+    """A question the FAQ could not answer, counted each time it is asked."""
+
+    __tablename__ = "unanswered_questions"
+    __table_args__ = (UniqueConstraint("question", "language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(String(300))
+    language: Mapped[str] = mapped_column(String(8))
+    count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    first_asked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_asked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RoleRow(Base):
+    """A role (staff, reviewer) granted to a Telegram user."""
+
+    __tablename__ = "roles"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    granted_by: Mapped[int | None] = mapped_column(BigInteger)
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SupportTicketRow(Base):
+    """A question an applicant handed to the support group."""
+
+    __tablename__ = "support_tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    question: Mapped[str] = mapped_column(String(1000))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

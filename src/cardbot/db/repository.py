@@ -21,7 +21,13 @@ from cardbot.core.model import (
     Status,
     StoredDocument,
 )
-from cardbot.core.ports import Clock, ConcurrentUpdateError
+from cardbot.core.ports import (
+    Clock,
+    ConcurrentUpdateError,
+    FaqRepository,
+    RoleRepository,
+    SupportRepository,
+)
 from cardbot.db.models import (
     AnswerRow,
     ApplicantRow,
@@ -30,10 +36,19 @@ from cardbot.db.models import (
     NumberCounterRow,
     ProcessedUpdateRow,
 )
+from cardbot.db.support_repositories import (
+    SqlFaqRepository,
+    SqlRoleRepository,
+    SqlSupportRepository,
+)
 
 
 class SqlUnitOfWork:
     """One database transaction for one event; rolled back unless committed."""
+
+    faq: FaqRepository
+    roles: RoleRepository
+    support: SupportRepository
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
         self._sessions = sessions
@@ -42,6 +57,9 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> Self:
         self.session = self._sessions()
+        self.faq = SqlFaqRepository(self.session, self._clock)
+        self.roles = SqlRoleRepository(self.session, self._clock)
+        self.support = SqlSupportRepository(self.session, self._clock)
         return self
 
     def __exit__(

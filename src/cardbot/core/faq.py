@@ -1,0 +1,290 @@
+"""FAQ entries and the matcher that maps a free-text question to one of them, or to none."""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
+
+import opencc
+import snowballstemmer
+from pypinyin.pinyin_dict import pinyin_dict
+from rapidfuzz import fuzz, process
+
+FAQ_LANGUAGES = ("zh", "en")
+NOT_OURS = "~not-ours"
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    """One FAQ entry: question variants and intent keywords per language, answer templates."""
+
+    id: str
+    questions: Mapping[str, tuple[str, ...]]
+    answers: Mapping[str, str]
+    keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    def with_question(self, language: str, question: str) -> FaqEntry:
+        """A copy with one more question variant."""
+        questions = dict(self.questions)
+        questions[language] = (*questions.get(language, ()), question)
+        return FaqEntry(self.id, questions, self.answers, self.keywords, self.tags)
+
+    def with_answer(self, language: str, answer: str) -> FaqEntry:
+        """A copy with the answer in `language` replaced."""
+        answers = dict(self.answers)
+        answers[language] = answer
+        return FaqEntry(self.id, self.questions, answers, self.keywords, self.tags)
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    """The matcher's verdict: the entry (None when not confident), its score, the runners-up."""
+
+    entry_id: str | None
+    score: float
+    candidates: tuple[str, ...] = ()
+
+
+# --- text normalisation and tokens ---------------------------------------------------------
+
+_T2S = opencc.OpenCC("t2s")
+_STEMMER = snowballstemmer.stemmer("english")
+_CJK = re.compile(r"[\u3400-\u9fff]+")
+_LATIN = re.compile(r"[a-z0-9]+")
+_EN_STOP = frozenset(
+    """a an the is are am be been being do does did to of in on for at by with and or i me my
+    you your we our it its this that there here can could would will shall should may might
+    have has had get got please hi hello hey pls plz just so if as about any some what which
+    who whom whose where how why""".split()
+)
+_ZH_STOP = frozenset(
+    "的了吗呢吧啊呀嘛么我你您他她它们是在有和与及或请问一下这那个就都也还要会能可"
+)
+SMALL_TALK = re.compile(
+    r"^((hi|hello|hey|yo|thanks?( you)?|thank u|thx|ty|ok(ay)?|cool|great|bye|good (morning|"
+    r"afternoon|evening|night)|got it|i see|you'?re welcome|np)( (so|very) much| a lot| again)?"
+    r"|你好|您好|嗨|哈喽|(太|非常)?(谢谢|感谢)(你|您)?(了|啦)?|多谢|好的|好|嗯+|哦+|再见|拜拜|"
+    r"早上好|晚上好|哈+|知道了|明白了|收到)[\s!！.。~～,，]*$"
+)
+
+
+@lru_cache(maxsize=4096)
+def normalise(text: str) -> str:
+    """Lower case, NFKC, Traditional to Simplified, single spaces."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return " ".join(_T2S.convert(text).split())
+
+
+@lru_cache(maxsize=8192)
+def _stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+@lru_cache(maxsize=16384)
+def _pinyin(char: str) -> str:
+    """The toneless pinyin of a character's first reading ("" when unknown)."""
+    reading = pinyin_dict.get(ord(char), "").split(",")[0]
+    return "".join(c for c in unicodedata.normalize("NFD", reading) if c.isascii())
+
+
+@lru_cache(maxsize=4096)
+def tokens(text: str) -> tuple[str, ...]:
+    """Index terms: Chinese characters, character pairs and the pinyin of each pair (so a
+    homophone typo such as 状太 for 状态 still matches), and English word stems."""
+    text = normalise(text)
+    terms: list[str] = []
+    for run in _CJK.findall(text):
+        terms += [c for c in run if c not in _ZH_STOP]
+        for i in range(len(run) - 1):
+            pair = run[i : i + 2]
+            terms.append(pair)
+            terms.append("~" + _pinyin(pair[0]) + _pinyin(pair[1]))
+    for word in _LATIN.findall(text):
+        if word not in _EN_STOP:
+            terms.append(_stem(word))
+    return tuple(terms)
+
+
+# --- the matcher ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Indexed:
+    entry: FaqEntry
+    variants: list[tuple[frozenset[str], float]]
+    vocabulary: frozenset[str]
+    keywords: list[tuple[str, frozenset[str]]]
+
+    def keyword_hits(self, text: str, terms: Set[str]) -> int:
+        """How many intent keywords the question contains, as text or as (corrected) terms."""
+        return sum(1 for phrase, words in self.keywords if phrase in text or words <= terms)
+
+
+@dataclass(frozen=True)
+class MatcherSettings:
+    """The matcher's weights, tuned on bench/faq_labelled.yaml (see bench/faq.py)."""
+
+    threshold: float = 0.35
+    variant_weight: float = 0.3
+    coverage_weight: float = 0.7
+    keyword_bonus: float = 0.2
+    unknown_idf: float = 0.5
+    min_telling_terms: int = 2
+    rare_idf: float = 2.0
+
+
+class FaqMatcher:
+    """Lexical scoring over question variants, an intent layer of keywords, typo tolerance."""
+
+    CANDIDATES = 3
+    SHORTLIST = 6
+
+    def __init__(
+        self,
+        entries: Iterable[FaqEntry],
+        settings: MatcherSettings | None = None,
+        negatives: Sequence[str] = (),
+    ) -> None:
+        self.settings = settings or MatcherSettings()
+        self.entries: dict[str, FaqEntry] = {}
+        raw: list[tuple[FaqEntry, list[frozenset[str]], list[str]]] = []
+        postings: dict[str, set[int]] = defaultdict(set)
+        # Questions the FAQ must not answer form one more "entry"; winning it means refusing.
+        not_ours = FaqEntry(NOT_OURS, {"zh": tuple(negatives)}, {}) if negatives else None
+        for entry in [*entries, *([not_ours] if not_ours else [])]:
+            variants = [
+                frozenset(tokens(q)) for qs in entry.questions.values() for q in qs if q.strip()
+            ]
+            keywords = [normalise(k) for ks in entry.keywords.values() for k in ks if k.strip()]
+            vocabulary = frozenset().union(*variants, *(tokens(k) for k in keywords))
+            for term in vocabulary:
+                postings[term].add(len(raw))
+            raw.append((entry, variants, keywords))
+            if entry is not not_ours:
+                self.entries[entry.id] = entry
+        count = max(len(raw), 1)
+        self._postings = {term: tuple(ids) for term, ids in postings.items()}
+        self._idf = {
+            term: math.log(1 + (count - len(ids) + 0.5) / (len(ids) + 0.5))
+            for term, ids in postings.items()
+        }
+        self._unknown = math.log(1 + (count + 0.5) / 0.5) * self.settings.unknown_idf
+        self._indexed = [
+            _Indexed(
+                entry,
+                [(variant, sum(self._idf[t] for t in variant)) for variant in variants],
+                frozenset().union(*variants, *(tokens(k) for k in keywords)),
+                [
+                    (k, frozenset(t for t in tokens(k) if t[0] != "~") or frozenset({k}))
+                    for k in keywords
+                ],
+            )
+            for entry, variants, keywords in raw
+        ]
+        self._english_vocabulary = sorted(t for t in postings if t.isascii() and len(t) >= 4)
+
+    def idf(self, term: str) -> float:
+        """How telling a term is: rare across entries means telling; unknown terms count too."""
+        return self._idf.get(term, self._unknown)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one matcher per FAQ version, few of them live
+    def _resolve(self, term: str) -> str:
+        """A misspelt English word mapped to the FAQ's closest word, if one is close."""
+        if term in self._postings or not term.isascii() or len(term) < 4 or term[0] == "~":
+            return term
+        found = process.extractOne(
+            term, self._english_vocabulary, scorer=fuzz.ratio, score_cutoff=80
+        )
+        return str(found[0]) if found else term
+
+    def match(self, question: str) -> FaqMatch:
+        """The entry that answers `question`, or None with the closest entries as candidates."""
+        text = normalise(question)
+        if not text or SMALL_TALK.match(text):
+            return FaqMatch(None, 0.0)
+        terms = tuple(dict.fromkeys(self._resolve(t) for t in tokens(question)))
+        if not terms:
+            return FaqMatch(None, 0.0)
+        weights = {term: self.idf(term) for term in terms}
+        total = sum(weights.values())
+        mass: dict[int, float] = {}
+        postings = self._postings
+        for term in terms:
+            found = postings.get(term)
+            if not found:
+                continue
+            weight = weights[term]
+            for index in found:
+                mass[index] = mass.get(index, 0.0) + weight
+        shortlist = heapq.nlargest(self.SHORTLIST, mass.items(), key=itemgetter(1))
+        scored = sorted(
+            ((self._score(i, text, weights, total, covered), i) for i, covered in shortlist),
+            reverse=True,
+        )
+        if not scored:
+            return FaqMatch(None, 0.0)
+        ours = [(score, i) for score, i in scored if self._indexed[i].entry.id != NOT_OURS]
+        theirs = [i for _score, i in scored if self._indexed[i].entry.id == NOT_OURS]
+        if ours and theirs:
+            # The question is closer to a question we must not answer than to any of ours.
+            closest_ours = max(self._closest_variant(i, weights, total) for _s, i in ours[:3])
+            if self._closest_variant(theirs[0], weights, total) > closest_ours:
+                scored = [(0.0, theirs[0]), *scored]
+        best, best_index = scored[0]
+        candidates = tuple(self._indexed[i].entry.id for _s, i in ours[: self.CANDIDATES])
+        best_id = self._indexed[best_index].entry.id
+        if (
+            best_id == NOT_OURS
+            or best < self.settings.threshold
+            or not self._enough_evidence(best_index, text, terms)
+        ):
+            return FaqMatch(None, ours[0][0] if ours else 0.0, candidates)
+        return FaqMatch(best_id, best, candidates)
+
+    def _closest_variant(self, index: int, weights: Mapping[str, float], total: float) -> float:
+        """Weighted overlap (Jaccard) of the question with the entry's closest variant."""
+        query = weights.keys()
+        best = 0.0
+        for variant, variant_mass in self._indexed[index].variants:
+            shared = sum(weights[t] for t in query & variant)
+            if shared:
+                best = max(best, shared / (total + variant_mass - shared))
+        return best
+
+    def _score(
+        self,
+        index: int,
+        text: str,
+        weights: Mapping[str, float],
+        total: float,
+        covered: float,
+    ) -> float:
+        settings = self.settings
+        indexed = self._indexed[index]
+        best_variant = self._closest_variant(index, weights, total)
+        hits = indexed.keyword_hits(text, weights.keys())
+        bonus = settings.keyword_bonus * min(hits, 2) / 2 + (0.1 if hits else 0.0)
+        return (
+            settings.variant_weight * best_variant
+            + settings.coverage_weight * covered / total
+            + bonus
+        )
+
+    def _enough_evidence(self, index: int, text: str, terms: Sequence[str]) -> bool:
+        """Refuse a match resting on one common term and no intent keyword."""
+        indexed = self._indexed[index]
+        if indexed.keyword_hits(text, set(terms)):
+            return True
+        telling = [
+            t for t in terms if t in indexed.vocabulary and t[0] != "~" and self.idf(t) > 1.0
+        ]
+        rare = any(self.idf(t) >= self.settings.rare_idf for t in telling)
+        return len(telling) >= self.settings.min_telling_terms or rare

@@ -1,0 +1,123 @@
+"""FAQ use cases: the matcher kept current across workers, and each answer's context."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from cardbot.core.clock import local_date
+from cardbot.core.faq import FaqEntry, FaqMatcher, normalise
+from cardbot.core.model import Applicant, Status
+from cardbot.core.ports import FaqRepository
+from cardbot.core.spec import DialogSpec
+from cardbot.core.workdays import WorkingCalendar, decision_window
+
+FILE_NOTE = "faq/"
+AnswerCheck = Callable[[str, str, Mapping[str, Any]], str | None]
+
+_ZH_QUESTION = re.compile(
+    r"[?？]|吗|么|什么|怎么|怎样|如何|多久|多少|几|哪|为什么|为何|能否|可否|是否|"
+    r"能不能|可不可以|有没有|啥|咋"
+)
+_EN_QUESTION = re.compile(
+    r"\?|^(how|what|when|why|where|who|which|can|could|do|does|did|is|are|will|would|should|"
+    r"may|shall|have|has)\b"
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """True when the text reads as a question rather than an answer."""
+    clean = normalise(text)
+    return bool(_ZH_QUESTION.search(clean) or _EN_QUESTION.search(clean))
+
+
+class FaqService:
+    """Matches questions against the current entries and prepares each answer's variables."""
+
+    def __init__(
+        self,
+        spec: DialogSpec,
+        calendar: WorkingCalendar,
+        check_answer: AnswerCheck,
+        negatives: Sequence[str] = (),
+    ) -> None:
+        self.spec = spec
+        self.negatives = tuple(negatives)
+        self.calendar = calendar
+        self.check_answer = check_answer
+        self._matcher: FaqMatcher | None = None
+        self._version: int | None = None
+        self._lock = threading.Lock()
+
+    def matcher(self, repository: FaqRepository) -> FaqMatcher:
+        """The matcher over the latest entries; rebuilt when any process changed an entry."""
+        version = repository.version()
+        with self._lock:
+            if self._matcher is None or version != self._version:
+                self._matcher = FaqMatcher(repository.current_entries(), negatives=self.negatives)
+                self._version = version
+            return self._matcher
+
+    def seed(self, repository: FaqRepository, entries: Iterable[FaqEntry]) -> int:
+        """Store file entries that are new or changed since they were last read from faq/."""
+        added = 0
+        for entry in entries:
+            history = repository.history(entry.id)
+            from_files = [r for r in history if r.note == FILE_NOTE]
+            if not from_files or from_files[-1].entry != entry:
+                repository.save_entry(entry, None, FILE_NOTE)
+                added += 1
+        return added
+
+    def requirements(self) -> list[dict[str, Any]]:
+        """For each category, the documents it needs and those it may skip, as label keys."""
+        result = []
+        for category in self.spec.categories.values():
+            documents: list[str] = []
+            optional: list[str] = []
+            for step_id in category.steps:
+                step = self.spec.steps[step_id]
+                target = optional if step_id in category.optional else documents
+                target += [f"document.{slot}" for slot in step.slots]
+            result.append(
+                {"category": category.id, "documents": documents, "optional_documents": optional}
+            )
+        return result
+
+    def answer_context(self, applicant: Applicant | None) -> dict[str, Any]:
+        """The variables every answer may use: requirements, and the asker's decision window."""
+        context: dict[str, Any] = {"requirements": self.requirements(), "expected": None}
+        app = applicant.application if applicant else None
+        if app is not None and app.status == Status.SUBMITTED and app.submitted_at:
+            window = decision_window(self.calendar, local_date(app.submitted_at))
+            context["expected"] = {
+                "number": app.number,
+                "start": window.start.isoformat(),
+                "end": window.end.isoformat(),
+                "estimate": window.estimate,
+            }
+        return context
+
+    def sample_context(self) -> dict[str, Any]:
+        """Variables for checking an answer before it is published."""
+        context = self.answer_context(None)
+        window = decision_window(self.calendar, date(2026, 12, 28))
+        context["expected"] = {
+            "number": "DX-2026-000123",
+            "start": window.start.isoformat(),
+            "end": window.end.isoformat(),
+            "estimate": window.estimate,
+        }
+        return context
+
+    def answer_problem(self, source: str, language: str) -> str | None:
+        """Why an answer template cannot be published (it must render, with and without a
+        submitted application), or None."""
+        for context in (self.sample_context(), self.answer_context(None)):
+            error = self.check_answer(source, language, context)
+            if error:
+                return error
+        return None
