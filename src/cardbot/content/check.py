@@ -13,6 +13,28 @@ from cardbot.core.conversation import COMMANDS
 from cardbot.core.conversation import LANGUAGES as CORE_LANGUAGES
 from cardbot.core.spec import DialogSpec
 
+STAFF_TEMPLATES = (
+    "entries",
+    "entry",
+    "ask_answer",
+    "ask_question",
+    "ask_new_id",
+    "invalid_id",
+    "invalid_question",
+    "template_error",
+    "preview",
+    "confirm_publish",
+    "published",
+    "discarded",
+    "question_added",
+    "history",
+    "rolled_back",
+    "unanswered",
+    "attach_choose",
+    "attached",
+    "dismissed",
+    "unanswered_gone",
+)
 FIXED_TEMPLATES = (
     "welcome",
     "welcome_back",
@@ -42,6 +64,14 @@ FIXED_TEMPLATES = (
     "support_sent_already",
     "support/question",
     "support_answer",
+    "not_allowed",
+    *(f"staff/{name}" for name in STAFF_TEMPLATES),
+    "admin/roles",
+    "admin/usage",
+    "admin/changed",
+    "support/not_staff",
+    "support/relayed",
+    "support/applicant_gone",
 )
 FLOW_PROBLEMS = (
     "unsupported_message",
@@ -53,6 +83,20 @@ FLOW_PROBLEMS = (
     "duplicate_document",
 )
 MAX_CALLBACK_DATA = 64
+STAFF_LABELS = (
+    "new_entry",
+    "edit_answer_zh",
+    "edit_answer_en",
+    "add_question_zh",
+    "add_question_en",
+    "history",
+    "all_entries",
+    "discard",
+    "roll_back",
+    "publish",
+    "attach",
+    "dismiss",
+)
 BUTTONS = (
     "agree",
     "decline",
@@ -93,6 +137,7 @@ def required_labels(spec: DialogSpec) -> list[str]:
     keys += [f"language.{code}" for code in CORE_LANGUAGES]
     keys += ["status.draft", "status.submitted", "unsupported.other"]
     keys += [f"command.{c}" for c in COMMANDS]
+    keys += [f"staff.{name}" for name in STAFF_LABELS]
     keys += [f"problem.{code}" for code in screening.PROBLEM_CODES]
     return keys
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
@@ -17,6 +19,7 @@ from cardbot.core.events import (
     FileUpload,
     Incoming,
     IncomingFile,
+    SupportReply,
     Text,
     Unsupported,
     UserRef,
@@ -28,16 +31,22 @@ from cardbot.core.flow import FlowMachine, FlowModel
 from cardbot.core.model import Applicant, Application, Status, StoredDocument
 from cardbot.core.ports import Clock, ConcurrentUpdateError, DocumentStore, UnitOfWork
 from cardbot.core.replies import Button, Reply
+from cardbot.core.roles import STAFF, roles_of
 from cardbot.core.screening import Package, PackageDocument, consistency_flags, screen_package
 from cardbot.core.spec import DialogSpec, Step
+from cardbot.core.staff import ADMIN_COMMANDS, STAFF_COMMANDS, StaffDesk
 from cardbot.core.text import mask_id_number
 from cardbot.core.validation import VALIDATORS
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 COMMANDS = ("start", "help", "status", "summary", "back", "cancel", "lang", "faq")
 MAX_TEXT_LENGTH = 1000
 MAX_ATTEMPTS = 3
+MAX_RELAYED_ANSWER = 3500
+TICKET_REFERENCE = re.compile(r"#Q(\d+)")
 MIN_SUGGESTION_SCORE = 0.12
 
 
@@ -72,7 +81,7 @@ class ConversationService:
         self.support_chat_id = support_chat_id
 
     def handle(self, incoming: Incoming) -> list[Reply]:
-        """Apply one event and return the replies; a repeated delivery returns none.
+        """Apply one event and return the replies; a repeated delivery asks the question again.
 
         When another worker changed the same applicant at the same moment, the event is
         applied again on the fresh state (a few times at most).
@@ -91,6 +100,8 @@ class ConversationService:
         return applicant.language if applicant else language_for(user.language_code)
 
     def _handle_once(self, incoming: Incoming) -> list[Reply]:
+        if isinstance(incoming.event, SupportReply):
+            return self._relay_support_reply(incoming.key, incoming.user, incoming.event)
         turn: Turn | None = None
         try:
             with self.unit_of_work() as uow:
@@ -113,6 +124,40 @@ class ConversationService:
             raise
         self._delete_quietly(turn.obsolete_keys)
         return turn.replies
+
+    def _relay_support_reply(self, key: str, staff: UserRef, event: SupportReply) -> list[Reply]:
+        """Pass a staff member's answer in the support group on to the applicant who asked."""
+        found = TICKET_REFERENCE.search(event.replied_to)
+        group = staff.chat_id
+        with self.unit_of_work() as uow:
+            if found is None or not uow.claim_update(key):
+                return []
+            ticket = uow.support.ticket(int(found.group(1)))
+            if ticket is None:
+                return []
+            if STAFF not in roles_of(staff.user_id, uow.roles, self.admin_ids):
+                log.warning(
+                    "support reply to #Q%s refused: user %s is not staff", ticket.id, staff.user_id
+                )
+                uow.commit()
+                return [Reply("support/not_staff", group, DEFAULT_LANGUAGE)]
+            applicant = uow.load_applicant(ticket.user_id)
+            if applicant is None:
+                uow.commit()
+                return [
+                    Reply("support/applicant_gone", group, DEFAULT_LANGUAGE, {"ticket": ticket.id})
+                ]
+            turn = Turn(self, applicant, uow)
+            turn.say("support_answer", answer=event.text[:MAX_RELAYED_ANSWER])
+            turn.prompt_after_answer()
+            ticket.status = "answered"
+            uow.support.update_ticket(ticket)
+            uow.save_applicant(applicant)
+            uow.commit()
+        return [
+            *turn.replies,
+            Reply("support/relayed", group, DEFAULT_LANGUAGE, {"ticket": ticket.id}),
+        ]
 
     def _repeat_question(self, uow: UnitOfWork, user: UserRef) -> list[Reply]:
         """For a delivery handled before: its replies may have been lost, so ask again."""
@@ -225,6 +270,8 @@ class Turn:
 
     def run(self, event: Event) -> None:
         """Handle one event."""
+        if self.staff_event(event):
+            return
         if (
             self.state == states.NEW
             and not (isinstance(event, Command) and event.name == "lang")
@@ -247,6 +294,34 @@ class Turn:
                 self.on_file(file)
             case Unsupported(kind=kind):
                 self.refuse("problems/unsupported_message", kind=kind)
+
+    def staff_event(self, event: Event) -> bool:
+        """Staff and admin commands, their buttons and their typed input; False otherwise."""
+        desk = StaffDesk(self)
+        match event:
+            case Command(name=name, args=args) if name in STAFF_COMMANDS + ADMIN_COMMANDS:
+                desk.on_command(name, args)
+            case ButtonPress(data=data) if data.split(":", 1)[0] in ("fa", "ua"):
+                scope, _, value = data.partition(":")
+                if not desk.on_button(scope, value):
+                    self.say("stale_button")
+            case Command(name="cancel") if self.applicant.staff_action:
+                desk.discard()
+            case Text(text=text) if self.applicant.staff_action:
+                desk.on_text(text)
+            case _:
+                return False
+        return True
+
+    def reply_from_source(self, source: str, context: Mapping[str, Any], language: str) -> Reply:
+        """A message rendered from a template text (an FAQ answer)."""
+        return Reply(
+            template="faq_answer",
+            chat_id=self.applicant.chat_id,
+            language=language,
+            context=context,
+            source=source,
+        )
 
     def on_command(self, name: str) -> None:
         """Handle a slash command."""

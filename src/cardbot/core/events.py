@@ -66,7 +66,15 @@ class Unsupported:
     kind: str
 
 
-Event = Text | Command | ButtonPress | FileUpload | Unsupported
+@dataclass(frozen=True)
+class SupportReply:
+    """A reply in the support group to one of the bot's messages there (e.g. a question)."""
+
+    replied_to: str
+    text: str
+
+
+Event = Text | Command | ButtonPress | FileUpload | Unsupported | SupportReply
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,8 @@ class Applicant:
     album_group: str | None = None
     album_step: str | None = None
     pending_action: str | None = None
+    staff_action: str | None = None
+    staff_draft: str | None = None
     version: int = 0
 
 

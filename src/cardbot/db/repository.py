@@ -99,6 +99,8 @@ class SqlUnitOfWork:
             album_group=row.album_group,
             album_step=row.album_step,
             pending_action=row.pending_action,
+            staff_action=row.staff_action,
+            staff_draft=row.staff_draft,
             version=row.version,
         )
 
@@ -118,6 +120,8 @@ class SqlUnitOfWork:
         row.album_group = applicant.album_group
         row.album_step = applicant.album_step
         row.pending_action = applicant.pending_action
+        row.staff_action = applicant.staff_action
+        row.staff_draft = applicant.staff_draft
         previous_id = row.application_id
         app = applicant.application
         with _conflicts_as_concurrent_updates():

@@ -70,7 +70,11 @@ class TelegramBridge:
         workdir = Path(tempfile.mkdtemp(dir=self.incoming_dir))
         try:
             incoming = await to_incoming(
-                update, context.bot, workdir, self.runtime.service.spec.documents.max_bytes
+                update,
+                context.bot,
+                workdir,
+                self.runtime.service.spec.documents.max_bytes,
+                self.runtime.settings.support_chat_id,
             )
             if incoming is None:
                 return

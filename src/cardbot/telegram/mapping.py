@@ -19,6 +19,7 @@ from cardbot.core.events import (
     FileUpload,
     Incoming,
     IncomingFile,
+    SupportReply,
     Text,
     Unsupported,
     UserRef,
@@ -156,8 +157,36 @@ async def fetch_file(
     return IncomingFile(target, target.stat().st_size, name, unique_id, group_id)
 
 
-async def to_incoming(update: Update, bot: Bot, workdir: Path, max_bytes: int) -> Incoming | None:
-    """The neutral envelope for an update from an applicant, or None."""
+def support_reply(update: Update, bot_id: int, support_chat_id: int | None) -> Incoming | None:
+    """A staff member's reply, in the support group, to one of the bot's messages there."""
+    message, chat = update.message, update.effective_chat
+    if support_chat_id is None or message is None or chat is None or chat.id != support_chat_id:
+        return None
+    replied = message.reply_to_message
+    sender = message.from_user
+    if (
+        replied is None
+        or replied.from_user is None
+        or replied.from_user.id != bot_id
+        or sender is None
+        or sender.is_bot
+        or not message.text
+    ):
+        return None
+    return Incoming(
+        key=update_key(update, bot_id),
+        user=UserRef(user_id=sender.id, chat_id=chat.id, language_code=sender.language_code),
+        event=SupportReply(replied_to=replied.text or "", text=message.text),
+    )
+
+
+async def to_incoming(
+    update: Update, bot: Bot, workdir: Path, max_bytes: int, support_chat_id: int | None = None
+) -> Incoming | None:
+    """The neutral envelope for an update from an applicant (or a support reply), or None."""
+    relayed = support_reply(update, bot.id, support_chat_id)
+    if relayed is not None:
+        return relayed
     user = user_ref(update)
     if user is None:
         return None

@@ -1,0 +1,418 @@
+"""The staff desk in a private chat: FAQ edits with preview and history, unanswered questions,
+and the admin's role commands. Every action checks the caller's role here, on the server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from cardbot.core.faq import FAQ_LANGUAGES, FaqEntry
+from cardbot.core.replies import Button
+from cardbot.core.roles import ADMIN, ASSIGNABLE_ROLES, STAFF, roles_of
+
+if TYPE_CHECKING:
+    from cardbot.core.conversation import Turn
+    from cardbot.core.faq_service import FaqService
+
+log = logging.getLogger(__name__)
+
+STAFF_COMMANDS = ("faqadmin", "unanswered")
+ADMIN_COMMANDS = ("grant", "revoke", "roles")
+ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+MAX_ANSWER = 3000
+MAX_QUESTION = 300
+UNANSWERED_SHOWN = 10
+NEW_ENTRY_STEPS = ("question:zh", "question:en", "answer:zh", "answer:en")
+
+
+class StaffDesk:
+    """Staff and admin actions for the person of one Turn."""
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self.applicant = turn.applicant
+        self.uow = turn.uow
+
+    # -- roles ---------------------------------------------------------------------------
+
+    def roles(self) -> set[str]:
+        """The caller's roles, checked against the database and the configuration now."""
+        return roles_of(self.applicant.user_id, self.uow.roles, self.turn.service.admin_ids)
+
+    def allowed(self, role: str, action: str) -> bool:
+        """True when the caller holds `role`; otherwise refuse politely and log it."""
+        if role in self.roles():
+            return True
+        log.warning("refused %s for user %s: not %s", action, self.applicant.user_id, role)
+        self.turn.say("not_allowed")
+        self.turn.prompt()
+        return False
+
+    @property
+    def faq(self) -> FaqService:
+        """The FAQ service (staff commands exist only where there is an FAQ)."""
+        assert self.turn.service.faq is not None
+        return self.turn.service.faq
+
+    # -- commands ------------------------------------------------------------------------
+
+    def on_command(self, name: str, args: str) -> None:
+        """A staff or admin command."""
+        if name in ADMIN_COMMANDS:
+            if self.allowed(ADMIN, name):
+                self.on_admin(name, args.split())
+            return
+        if not self.allowed(STAFF, name) or self.turn.service.faq is None:
+            return
+        if name == "faqadmin":
+            self.list_entries()
+        else:
+            self.list_unanswered()
+
+    def on_admin(self, name: str, args: list[str]) -> None:
+        """/grant USER_ID ROLE, /revoke USER_ID ROLE, /roles."""
+        if name == "roles":
+            granted = [{"user": uid, "role": role} for uid, role in self.uow.roles.all_roles()]
+            admins = sorted(self.turn.service.admin_ids)
+            self.turn.say("admin/roles", granted=granted, admins=admins)
+            return
+        if len(args) != 2 or not args[0].isdigit() or args[1] not in ASSIGNABLE_ROLES:
+            self.turn.say("admin/usage", command=name, roles=list(ASSIGNABLE_ROLES))
+            return
+        user_id, role = int(args[0]), args[1]
+        if name == "grant":
+            changed = self.uow.roles.grant(user_id, role, self.applicant.user_id)
+        else:
+            changed = self.uow.roles.revoke(user_id, role)
+        log.info("%s %s for user %s by %s", name, role, user_id, self.applicant.user_id)
+        self.turn.say("admin/changed", action=name, user=user_id, role=role, changed=changed)
+
+    # -- buttons -------------------------------------------------------------------------
+
+    def on_button(self, scope: str, value: str) -> bool:
+        """fa:… (FAQ editing) and ua:… (unanswered questions); False when not understood."""
+        if not self.allowed(STAFF, f"{scope}:{value}"):
+            return True
+        if self.turn.service.faq is None:
+            return False
+        parts = value.split(":")
+        handlers: dict[tuple[str, str], Callable[[], bool | None]] = {
+            ("fa", "list"): lambda: self.list_entries(),
+            ("fa", "e"): lambda: self.show_entry(parts[1]),
+            ("fa", "a"): lambda: self.start_edit("answer", parts[1], parts[2]),
+            ("fa", "q"): lambda: self.start_edit("question", parts[1], parts[2]),
+            ("fa", "h"): lambda: self.show_history(parts[1]),
+            ("fa", "r"): lambda: self.roll_back(parts[1], parts[2]),
+            ("fa", "new"): lambda: self.start_new(),
+            ("fa", "pub"): lambda: self.publish(),
+            ("fa", "drop"): lambda: self.discard(),
+            ("ua", "a"): lambda: self.choose_entry_for(parts[1]),
+            ("ua", "t"): lambda: self.attach(parts[1], parts[2]),
+            ("ua", "d"): lambda: self.dismiss(parts[1]),
+        }
+        handler = handlers.get((scope, parts[0]))
+        if handler is None:
+            return False
+        try:
+            result = handler()
+        except IndexError:
+            return False
+        return result is not False
+
+    # -- FAQ entries ---------------------------------------------------------------------
+
+    def entries(self) -> dict[str, FaqEntry]:
+        """The current entries, as every process sees them."""
+        return self.faq.matcher(self.uow.faq).entries
+
+    def list_entries(self) -> None:
+        """Every entry as a button, and one to add an entry."""
+        rows = [(Button("", f"fa:e:{entry_id}", text=entry_id),) for entry_id in self.entries()]
+        rows.append((Button("staff.new_entry", "fa:new"),))
+        self.turn.say("staff/entries", tuple(rows))
+
+    def show_entry(self, entry_id: str) -> bool:
+        """One entry's questions and answers, with what can be done to it."""
+        entry = self.entries().get(entry_id)
+        if entry is None:
+            return False
+        rows: list[tuple[Button, ...]] = [
+            tuple(
+                Button(f"staff.edit_answer_{lang}", f"fa:a:{entry_id}:{lang}")
+                for lang in FAQ_LANGUAGES
+            ),
+            tuple(
+                Button(f"staff.add_question_{lang}", f"fa:q:{entry_id}:{lang}")
+                for lang in FAQ_LANGUAGES
+            ),
+            (Button("staff.history", f"fa:h:{entry_id}"), Button("staff.all_entries", "fa:list")),
+        ]
+        self.turn.say(
+            "staff/entry",
+            tuple(rows),
+            entry=entry.id,
+            questions={lang: list(entry.questions.get(lang, ())) for lang in FAQ_LANGUAGES},
+            answers={lang: entry.answers.get(lang, "") for lang in FAQ_LANGUAGES},
+        )
+        return True
+
+    def start_edit(self, kind: str, entry_id: str, language: str) -> bool:
+        """Wait for the staff member's new answer or question variant."""
+        if entry_id not in self.entries() or language not in FAQ_LANGUAGES:
+            return False
+        self.set_draft(kind, {"entry": entry_id, "lang": language})
+        self.turn.say(
+            f"staff/ask_{kind}",
+            ((Button("staff.discard", "fa:drop"),),),
+            entry=entry_id,
+            language=language,
+        )
+        return True
+
+    def start_new(self) -> None:
+        """Begin a new entry: its id first."""
+        self.set_draft("new:id", {})
+        self.turn.say("staff/ask_new_id", ((Button("staff.discard", "fa:drop"),),))
+
+    def show_history(self, entry_id: str) -> bool:
+        """Every revision of an entry, each with a button to roll back to it."""
+        history = self.uow.faq.history(entry_id)
+        if not history:
+            return False
+        revisions = [
+            {
+                "revision": r.revision,
+                "author": r.author_id,
+                "note": r.note,
+                "at": r.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for r in history
+        ]
+        rows = tuple(
+            (Button("staff.roll_back", f"fa:r:{entry_id}:{r.revision}", text=f"↩️ r{r.revision}"),)
+            for r in history[:-1][-8:]
+        )
+        self.turn.say(
+            "staff/history",
+            (*rows, (Button("staff.all_entries", "fa:list"),)),
+            entry=entry_id,
+            revisions=revisions[-10:],
+        )
+        return True
+
+    def roll_back(self, entry_id: str, revision: str) -> bool:
+        """Make an earlier revision current again (as a new revision, so nothing is lost)."""
+        found = [r for r in self.uow.faq.history(entry_id) if str(r.revision) == revision]
+        if not found:
+            return False
+        number = self.uow.faq.save_entry(
+            found[0].entry, self.applicant.user_id, f"rollback to r{revision}"
+        )
+        self.turn.say("staff/rolled_back", entry=entry_id, revision=revision, new=number)
+        return True
+
+    # -- typed input ---------------------------------------------------------------------
+
+    def set_draft(self, action: str, draft: dict[str, Any]) -> None:
+        """Remember what the staff member is doing, across messages and restarts."""
+        self.applicant.staff_action = action
+        self.applicant.staff_draft = json.dumps(draft, ensure_ascii=False)
+
+    def draft(self) -> dict[str, Any]:
+        """What the staff member has typed so far."""
+        try:
+            data = json.loads(self.applicant.staff_draft or "{}")
+        except json.JSONDecodeError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def clear(self) -> None:
+        """Forget the staff action in progress."""
+        self.applicant.staff_action = None
+        self.applicant.staff_draft = None
+
+    def on_text(self, text: str) -> None:
+        """Text typed while an edit is in progress."""
+        if STAFF not in self.roles():
+            self.clear()
+            self.turn.on_text(text)
+            return
+        action = self.applicant.staff_action or ""
+        draft = self.draft()
+        text = text.strip()
+        if action == "answer":
+            self.preview(draft["entry"], {draft["lang"]: text}, draft)
+        elif action == "question":
+            self.add_question(draft["entry"], draft["lang"], text)
+        elif action.startswith("new:"):
+            self.new_entry_step(action[4:], draft, text)
+        else:
+            self.clear()
+            self.turn.on_text(text)
+
+    def preview(self, entry_id: str, answers: dict[str, str], draft: dict[str, Any]) -> None:
+        """Render the new answer(s) as applicants would see them, and ask to publish."""
+        for language, source in answers.items():
+            problem = (
+                "too long"
+                if len(source) > MAX_ANSWER
+                else self.faq.answer_problem(source, language)
+            )
+            if problem:
+                self.turn.say("staff/template_error", language=language, error=problem)
+                return
+        self.set_draft("publish", {**draft, "entry": entry_id, "answers": answers})
+        for language, source in answers.items():
+            self.turn.say("staff/preview", language=language)
+            self.turn.replies.append(
+                self.turn.reply_from_source(source, self.faq.sample_context(), language)
+            )
+        self.turn.say(
+            "staff/confirm_publish",
+            ((Button("staff.publish", "fa:pub"), Button("staff.discard", "fa:drop")),),
+            entry=entry_id,
+        )
+
+    def publish(self) -> bool:
+        """Store the previewed answer(s) (or new entry) as a new revision."""
+        if self.applicant.staff_action != "publish":
+            return False
+        draft = self.draft()
+        entry_id = draft["entry"]
+        entry = self.entries().get(entry_id)
+        if draft.get("new"):
+            entry = FaqEntry(
+                entry_id,
+                {lang: (draft["questions"][lang],) for lang in FAQ_LANGUAGES},
+                dict(draft["answers"]),
+            )
+            note = "new entry"
+        elif entry is not None:
+            for language, source in draft["answers"].items():
+                entry = entry.with_answer(language, source)
+            note = f"answer {','.join(draft['answers'])}"
+        else:
+            return False
+        revision = self.uow.faq.save_entry(entry, self.applicant.user_id, note)
+        self.clear()
+        log.info("faq %s r%s published by %s", entry_id, revision, self.applicant.user_id)
+        self.turn.say(
+            "staff/published",
+            ((Button("staff.all_entries", "fa:list"),),),
+            entry=entry_id,
+            revision=revision,
+        )
+        return True
+
+    def discard(self) -> bool:
+        """Drop the edit in progress; nothing changes."""
+        self.clear()
+        self.turn.say("staff/discarded")
+        return True
+
+    def add_question(self, entry_id: str, language: str, question: str) -> None:
+        """Add a question variant, so the entry matches it from now on."""
+        entry = self.entries().get(entry_id)
+        if entry is None or not question or len(question) > MAX_QUESTION:
+            self.turn.say("staff/invalid_question", limit=MAX_QUESTION)
+            return
+        self.uow.faq.save_entry(
+            entry.with_question(language, question),
+            self.applicant.user_id,
+            f"question {language}",
+        )
+        self.clear()
+        self.turn.say(
+            "staff/question_added",
+            ((Button("", f"fa:e:{entry_id}", text=entry_id),),),
+            entry=entry_id,
+            question=question,
+        )
+
+    def new_entry_step(self, step: str, draft: dict[str, Any], text: str) -> None:
+        """One step of a new entry: id, then a question and an answer in each language."""
+        if step == "id":
+            if not ENTRY_ID.match(text) or text in self.entries():
+                self.turn.say("staff/invalid_id")
+                return
+            draft = {"new": True, "entry": text, "questions": {}, "answers": {}}
+        else:
+            kind, language = step.split(":")
+            if not text or len(text) > (MAX_QUESTION if kind == "question" else MAX_ANSWER):
+                self.turn.say("staff/invalid_question", limit=MAX_QUESTION)
+                return
+            draft[f"{kind}s"][language] = text
+        following = [
+            s
+            for s in NEW_ENTRY_STEPS
+            if s.split(":")[1] not in draft.get(f"{s.split(':')[0]}s", {})
+        ]
+        if following:
+            self.set_draft(f"new:{following[0]}", draft)
+            kind, language = following[0].split(":")
+            self.turn.say(
+                f"staff/ask_{kind}",
+                ((Button("staff.discard", "fa:drop"),),),
+                entry=draft["entry"],
+                language=language,
+            )
+            return
+        self.preview(draft["entry"], dict(draft["answers"]), draft)
+
+    # -- unanswered questions ------------------------------------------------------------
+
+    def list_unanswered(self) -> None:
+        """The most asked unanswered questions, each with attach and dismiss buttons."""
+        questions = self.uow.faq.unanswered(UNANSWERED_SHOWN)
+        rows = tuple(
+            (
+                Button("staff.attach", f"ua:a:{q.id}", text=f"➕ #{q.id}"),
+                Button("staff.dismiss", f"ua:d:{q.id}", text=f"✖️ #{q.id}"),
+            )
+            for q in questions
+        )
+        self.turn.say(
+            "staff/unanswered",
+            rows,
+            questions=[
+                {"id": q.id, "question": q.question, "language": q.language, "count": q.count}
+                for q in questions
+            ],
+        )
+
+    def choose_entry_for(self, question_id: str) -> bool:
+        """Which entry should this question lead to?"""
+        rows = tuple(
+            (Button("", f"ua:t:{question_id}:{entry_id}", text=entry_id),)
+            for entry_id in self.entries()
+        )
+        self.turn.say("staff/attach_choose", rows, question=question_id)
+        return True
+
+    def attach(self, question_id: str, entry_id: str) -> bool:
+        """Add the question to the entry as a variant; it is answered from now on."""
+        entry = self.entries().get(entry_id)
+        if entry is None or not question_id.isdigit():
+            return False
+        question = self.uow.faq.close_unanswered(int(question_id), "attached")
+        if question is None:
+            self.turn.say("staff/unanswered_gone")
+            return True
+        self.uow.faq.save_entry(
+            entry.with_question(question.language, question.question),
+            self.applicant.user_id,
+            f"question {question.language} from unanswered #{question.id}",
+        )
+        self.turn.say("staff/attached", entry=entry_id, question=question.question)
+        return True
+
+    def dismiss(self, question_id: str) -> bool:
+        """Drop an unanswered question from the list."""
+        if not question_id.isdigit():
+            return False
+        question = self.uow.faq.close_unanswered(int(question_id), "dismissed")
+        self.turn.say("staff/dismissed" if question else "staff/unanswered_gone")
+        return True
