@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cardbot.calendar_cn import ChinaWorkingCalendar
+from cardbot.content.faq_files import load_faq, load_negatives
 from cardbot.content.loader import load_spec
 from cardbot.content.render import RenderedMessage, Renderer
 from cardbot.core.conversation import ConversationService
@@ -22,11 +24,13 @@ from cardbot.core.events import (
     Text,
     UserRef,
 )
+from cardbot.core.faq_service import FaqService
 from cardbot.core.model import Applicant
 from cardbot.core.ports import DocumentStore, UnitOfWork
 from tests.support.fakes import FixedClock, MemoryDatabase, MemoryDocumentStore, MemoryUnitOfWork
 
 DIALOGS = Path(__file__).resolve().parents[2] / "dialogs"
+FAQ = Path(__file__).resolve().parents[2] / "faq"
 VALID_ID = "11010519491231002X"
 VALID_USCC = "91350100M000100Y43"
 VALID_PHONE = "13800138000"
@@ -44,6 +48,9 @@ class Harness:
         now: datetime | None = None,
         dialogs: Path = DIALOGS,
         db: MemoryDatabase | None = None,
+        with_faq: bool = False,
+        admin_ids: frozenset[int] = frozenset(),
+        support_chat_id: int | None = None,
     ) -> None:
         self.workdir = workdir
         self.spec = load_spec(dialogs)
@@ -51,12 +58,29 @@ class Harness:
         self.db = db or MemoryDatabase()
         self.documents: Any = documents or MemoryDocumentStore()
         self.clock = FixedClock(now or datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
-        self.unit_of_work = unit_of_work or (lambda: MemoryUnitOfWork(self.db))
+        self.unit_of_work = unit_of_work or (lambda: MemoryUnitOfWork(self.db, self.clock))
+        self.faq = (
+            FaqService(
+                self.spec,
+                ChinaWorkingCalendar(),
+                self.renderer.source_problem,
+                load_negatives(FAQ),
+            )
+            if with_faq
+            else None
+        )
+        if self.faq is not None:
+            with self.unit_of_work() as uow:
+                self.faq.seed(uow.faq, load_faq(FAQ))
+                uow.commit()
         self.service = ConversationService(
             self.spec,
             self.unit_of_work,
             self.documents,
             self.clock,
+            faq=self.faq,
+            admin_ids=admin_ids,
+            support_chat_id=support_chat_id,
         )
         self.user = UserRef(user_id=1001, chat_id=1001, language_code="zh-hans")
         self.last: RenderedMessage | None = None
@@ -76,9 +100,13 @@ class Harness:
         """Type a message."""
         return self.send(Text(text))
 
-    def command(self, name: str) -> list[RenderedMessage]:
+    def command(self, name: str, args: str = "") -> list[RenderedMessage]:
         """Send a slash command."""
-        return self.send(Command(name))
+        return self.send(Command(name, args))
+
+    def as_user(self, user_id: int, language_code: str = "zh-hans") -> None:
+        """Carry on as another person."""
+        self.user = UserRef(user_id=user_id, chat_id=user_id, language_code=language_code)
 
     def press(self, data: str) -> list[RenderedMessage]:
         """Press a button by its data (which may be forged)."""

@@ -190,6 +190,9 @@ class FaqMatcher:
             for entry, variants, keywords in raw
         ]
         self._english_vocabulary = sorted(t for t in postings if t.isascii() and len(t) >= 4)
+        self._our_vocabulary = frozenset().union(
+            *(i.vocabulary for i in self._indexed if i.entry.id != NOT_OURS)
+        )
 
     def idf(self, term: str) -> float:
         """How telling a term is: rare across entries means telling; unknown terms count too."""
@@ -233,8 +236,9 @@ class FaqMatcher:
             return FaqMatch(None, 0.0)
         ours = [(score, i) for score, i in scored if self._indexed[i].entry.id != NOT_OURS]
         theirs = [i for _score, i in scored if self._indexed[i].entry.id == NOT_OURS]
-        if ours and theirs:
-            # The question is closer to a question we must not answer than to any of ours.
+        if ours and theirs and any(t not in self._our_vocabulary for t in terms):
+            # The question is closer to a question we must not answer than to any of ours,
+            # through words that none of ours use (信用卡, visa, …).
             closest_ours = max(self._closest_variant(i, weights, total) for _s, i in ours[:3])
             if self._closest_variant(theirs[0], weights, total) > closest_ours:
                 scored = [(0.0, theirs[0]), *scored]

@@ -1,0 +1,346 @@
+"""Questions in the conversation, a person to ask, and the staff desk."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cardbot.content.render import RenderedMessage
+from cardbot.core.events import SupportReply, Text
+from tests.support import files
+from tests.support.harness import Harness
+
+SUPPORT_CHAT = -100200
+ADMIN = 9001
+STAFF_MEMBER = 9002
+APPLICANT = 1001
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Harness:
+    return Harness(
+        tmp_path, with_faq=True, admin_ids=frozenset({ADMIN}), support_chat_id=SUPPORT_CHAT
+    )
+
+
+def ask_person_button(replies: list[RenderedMessage]) -> str:
+    """The data of the "ask a person" button among the replies."""
+    return next(
+        data
+        for reply in replies
+        for row in reply.buttons
+        for _label, data in row
+        if data.startswith("human:")
+    )
+
+
+def grant_staff(chat: Harness, user_id: int = STAFF_MEMBER) -> None:
+    chat.as_user(ADMIN)
+    chat.command("grant", f"{user_id} staff")
+    chat.as_user(user_id)
+
+
+def test_a_question_mid_application_is_answered_and_the_step_asked_again(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    replies = chat.text("审批一般要多久？")
+    assert "3–10 个工作日" in replies[0].text
+    assert "证件类型" in replies[-1].text
+    assert chat.state == "id_type"
+    assert (
+        chat.applicant.application.answers["full_name"] if chat.applicant.application else ""
+    ) == "张三"
+
+
+def test_a_question_at_a_text_step_is_not_taken_as_the_answer(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    replies = chat.text("需要准备哪些材料？")
+    assert "公司名称" in replies[-1].text
+    assert chat.state == "company_name"
+    assert chat.applicant.application is not None
+    assert "company_name" not in chat.applicant.application.answers
+
+
+def test_required_documents_are_rendered_from_the_dialogs(chat: Harness) -> None:
+    chat.start_as("individual")
+    replies = chat.text("what documents do I need?")
+    text = replies[0].text
+    for label in ("营业执照复印件", "税务登记证明", "护照信息页"):
+        assert label in text, label
+
+
+def test_a_submitted_applicant_sees_their_own_decision_window(tmp_path: Path) -> None:
+    chat = Harness(tmp_path, with_faq=True, now=datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=1), group="g")
+    chat.upload(files.photo(seed=2), group="g")
+    chat.press("nav:submit")
+    replies = chat.text("多久能批下来")
+    assert "DX-2026-000001" in replies[0].text
+    assert "2026-12-03" in replies[0].text and "2026-12-14" in replies[0].text
+    assert "估算" not in replies[0].text
+
+
+def test_a_december_window_reaching_2027_says_it_is_an_estimate(tmp_path: Path) -> None:
+    chat = Harness(tmp_path, with_faq=True, now=datetime(2026, 12, 24, 2, 0, tzinfo=UTC))
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=1), group="g")
+    chat.upload(files.photo(seed=2), group="g")
+    chat.press("nav:submit")
+    replies = chat.text("审批需要多长时间？")
+    assert "2027-" in replies[0].text
+    assert "估算" in replies[0].text
+
+
+def test_an_unanswerable_question_offers_suggestions_and_a_person(chat: Harness) -> None:
+    chat.start_as("individual")
+    replies = chat.text("你们公司在哪个城市？")
+    unsure = replies[0]
+    assert "不太确定" in unsure.text
+    assert any(data.startswith("human:") for row in unsure.buttons for _l, data in row)
+    assert "姓名" in replies[-1].text
+    assert chat.state == "full_name"
+    with chat.unit_of_work() as uow:
+        assert [q.question for q in uow.faq.unanswered(10)] == ["你们公司在哪个城市?"]
+
+
+def test_greetings_get_no_faq_answer(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.press("nav:back")
+    replies = chat.text("你好")
+    assert "按钮" in replies[0].text
+    with chat.unit_of_work() as uow:
+        assert uow.faq.unanswered(10) == []
+
+
+def test_faq_browses_every_entry_and_a_tap_answers(chat: Harness) -> None:
+    chat.start_as("individual")
+    replies = chat.command("faq")
+    with chat.unit_of_work() as uow:
+        assert chat.faq is not None
+        assert len(chat.buttons) == len(chat.faq.matcher(uow.faq).entries)
+    assert "faq:approval-time" in chat.buttons
+    replies = chat.press("faq:legality")
+    assert "运营商" in replies[0].text
+    assert "姓名" in replies[-1].text
+    assert chat.press("faq:no-such-entry")[0].text.startswith("这个按钮已经失效")
+
+
+def test_a_question_handed_to_a_person_is_answered_by_staff(chat: Harness) -> None:
+    chat.start_as("individual")
+    ask = ask_person_button(chat.text("你们公司在哪个城市？"))
+    replies = chat.press(ask)
+    to_group = [r for r in replies if r.chat_id == SUPPORT_CHAT]
+    assert len(to_group) == 1 and "#Q1" in to_group[0].text and "哪个城市" in to_group[0].text
+    assert "客服" in next(r for r in replies if r.chat_id == APPLICANT).text
+    assert "已经转给" in chat.press(ask)[0].text  # a second tap does not send it twice
+
+    grant_staff(chat)
+    staff = chat.user.__class__(STAFF_MEMBER, SUPPORT_CHAT, "zh")
+    chat.user = staff
+    replies = chat.send(SupportReply(to_group[0].text, "我们在深圳 <b>总部</b>"))
+    to_applicant = [r for r in replies if r.chat_id == APPLICANT]
+    assert "我们在深圳 &lt;b&gt;总部&lt;/b&gt;" in to_applicant[0].text
+    assert "姓名" in to_applicant[-1].text
+    assert [r.chat_id for r in replies][-1] == SUPPORT_CHAT
+
+
+def test_a_support_reply_from_someone_who_is_not_staff_is_not_relayed(chat: Harness) -> None:
+    chat.start_as("individual")
+    replies = chat.press(ask_person_button(chat.text("你们公司在哪个城市？")))
+    question = next(r for r in replies if r.chat_id == SUPPORT_CHAT)
+    chat.user = chat.user.__class__(4242, SUPPORT_CHAT, "zh")
+    replies = chat.send(SupportReply(question.text, "spam"))
+    assert [r.chat_id for r in replies] == [SUPPORT_CHAT]
+    assert "客服人员" in replies[0].text
+
+
+def test_someone_elses_ask_a_person_button_is_refused(chat: Harness) -> None:
+    chat.start_as("individual")
+    ask = ask_person_button(chat.text("你们公司在哪个城市？"))
+    chat.as_user(2002)
+    chat.command("start")
+    chat.press("consent:yes")
+    replies = chat.press(ask)
+    assert all(r.chat_id != SUPPORT_CHAT for r in replies)
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("faqadmin", ""),
+        ("unanswered", ""),
+        ("grant", "5 staff"),
+        ("revoke", "5 staff"),
+        ("roles", ""),
+    ],
+)
+def test_staff_and_admin_commands_are_refused_to_everyone_else(
+    chat: Harness, command: str, args: str
+) -> None:
+    chat.start_as("individual")
+    replies = chat.command(command, args)
+    assert "只对有相应权限" in replies[0].text
+    with chat.unit_of_work() as uow:
+        assert uow.roles.all_roles() == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "fa:list",
+        "fa:e:approval-time",
+        "fa:a:approval-time:zh",
+        "fa:pub",
+        "fa:h:legality",
+        "fa:r:legality:1",
+        "fa:new",
+        "ua:d:1",
+        "ua:t:1:legality",
+    ],
+)
+def test_forged_staff_buttons_are_refused(chat: Harness, data: str) -> None:
+    chat.start_as("individual")
+    before = len(chat.db.faq_revisions)
+    replies = chat.press(data)
+    assert "只对有相应权限" in replies[0].text
+    assert len(chat.db.faq_revisions) == before
+
+
+def test_admin_grants_lists_and_revokes_roles(chat: Harness) -> None:
+    chat.as_user(ADMIN)
+    assert "已授予" in chat.command("grant", "5 reviewer")[0].text
+    assert "无需更改" in chat.command("grant", "5 reviewer")[0].text
+    assert "5 · reviewer" in chat.command("roles")[0].text
+    assert "用法" in chat.command("grant", "five staff")[0].text
+    assert "已撤销" in chat.command("revoke", "5 reviewer")[0].text
+    with chat.unit_of_work() as uow:
+        assert uow.roles.all_roles() == []
+
+
+def test_staff_replace_an_answer_after_a_preview(chat: Harness) -> None:
+    grant_staff(chat)
+    chat.command("faqadmin")
+    chat.press("fa:e:legality")
+    chat.press("fa:a:legality:zh")
+    replies = chat.text("新的回答：请向<b>运营商</b>核实。")
+    assert "预览" in replies[0].text
+    assert replies[1].text == "新的回答：请向<b>运营商</b>核实。"
+    assert chat.buttons == ["fa:pub", "fa:drop"]
+    before = len(chat.db.faq_revisions)
+    chat.press("fa:pub")
+    assert len(chat.db.faq_revisions) == before + 1
+    assert chat.db.faq_revisions[-1].author_id == STAFF_MEMBER
+
+    chat.as_user(APPLICANT)
+    chat.start_as("individual")
+    replies = chat.text("电销卡怎么判断是不是正规的")
+    assert replies[0].text == "新的回答：请向<b>运营商</b>核实。"
+
+
+def test_an_answer_that_does_not_render_is_refused_and_nothing_changes(chat: Harness) -> None:
+    grant_staff(chat)
+    chat.press("fa:a:legality:en")
+    before = list(chat.db.faq_revisions)
+    replies = chat.text("Hello {{ nobody.knows }")
+    assert "cannot be published" in replies[0].text or "无法发布" in replies[0].text
+    replies = chat.text("Hello {{ undefined_variable }}")
+    assert "无法发布" in replies[0].text
+    assert chat.press("fa:pub")[0].text.startswith("这个按钮已经失效")
+    assert chat.db.faq_revisions == before
+
+
+def test_staff_add_a_question_variant_that_then_matches(chat: Harness) -> None:
+    question = "能不能用公司座机号码来接收通知"
+    chat.start_as("individual")
+    with chat.unit_of_work() as uow:
+        assert chat.faq is not None
+        assert chat.faq.matcher(uow.faq).match(question).entry_id != "check-status"
+    grant_staff(chat)
+    chat.press("fa:q:check-status:zh")
+    replies = chat.text(question)
+    assert "已为" in replies[0].text
+    with chat.unit_of_work() as uow:
+        assert chat.faq is not None
+        assert chat.faq.matcher(uow.faq).match(question).entry_id == "check-status"
+
+
+def test_staff_add_a_new_entry_in_both_languages(chat: Harness) -> None:
+    grant_staff(chat)
+    chat.press("fa:new")
+    assert "id" in chat.text("Bad Id!")[0].text
+    chat.text("payment-methods")
+    chat.text("可以用什么方式付款？")
+    chat.text("How can I pay?")
+    chat.text("支持银行转账。")
+    replies = chat.text("Bank transfer is accepted.")
+    assert "预览" in replies[0].text
+    chat.press("fa:pub")
+    with chat.unit_of_work() as uow:
+        assert chat.faq is not None
+        entries = chat.faq.matcher(uow.faq).entries
+        assert entries["payment-methods"].answers == {
+            "zh": "支持银行转账。",
+            "en": "Bank transfer is accepted.",
+        }
+
+
+def test_staff_see_the_history_and_roll_back(chat: Harness) -> None:
+    grant_staff(chat)
+    chat.press("fa:a:legality:zh")
+    chat.text("第二版回答")
+    chat.press("fa:pub")
+    replies = chat.press("fa:h:legality")
+    assert "r1" in replies[0].text and "r2" in replies[0].text
+    assert "fa:r:legality:1" in chat.buttons
+    chat.press("fa:r:legality:1")
+    with chat.unit_of_work() as uow:
+        assert chat.faq is not None
+        entry = chat.faq.matcher(uow.faq).entries["legality"]
+        assert entry.answers["zh"] != "第二版回答"
+        assert [r.note for r in uow.faq.history("legality")][-1] == "rollback to r1"
+
+
+def test_staff_attach_or_dismiss_unanswered_questions(chat: Harness) -> None:
+    chat.start_as("individual")
+    for _ in range(2):
+        chat.send(Text("可以开发票吗？"))
+    chat.send(Text("你们是哪家公司？"))
+    grant_staff(chat)
+    replies = chat.command("unanswered")
+    assert "×2" in replies[0].text
+    first = chat.db.unanswered[1]
+    chat.press(f"ua:a:{first.id}")
+    assert f"ua:t:{first.id}:legality" in chat.buttons
+    chat.press(f"ua:t:{first.id}:approval-speed")
+    chat.press("ua:d:2")
+    assert "目前没有" in chat.command("unanswered")[0].text
+    assert "已经处理过" in chat.press(f"ua:t:{first.id}:legality")[0].text
+    with chat.unit_of_work() as uow:
+        assert chat.faq is not None
+        assert chat.faq.matcher(uow.faq).match("可以开发票吗？").entry_id == "approval-speed"
+
+
+def test_cancel_drops_a_staff_edit(chat: Harness) -> None:
+    grant_staff(chat)
+    chat.press("fa:a:legality:zh")
+    assert "放弃" in chat.command("cancel")[0].text
+    replies = chat.text("审批要多久")
+    assert "3–10" in replies[0].text  # typed text is a question again, not an answer draft
+
+
+def test_revoking_staff_ends_an_edit_in_progress(chat: Harness) -> None:
+    grant_staff(chat)
+    chat.press("fa:a:legality:zh")
+    chat.as_user(ADMIN)
+    chat.command("revoke", f"{STAFF_MEMBER} staff")
+    chat.as_user(STAFF_MEMBER)
+    before = list(chat.db.faq_revisions)
+    chat.text("hijacked answer")
+    assert chat.press("fa:pub")[0].text.startswith("⛔")
+    assert chat.db.faq_revisions == before
