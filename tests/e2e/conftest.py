@@ -14,7 +14,7 @@ from cardbot.runtime import Runtime, build_runtime
 from cardbot.telegram.bot import build_application
 from cardbot.telegram.polling import serve
 from tests.support.botapi_standin import BotApiStandIn
-from tests.support.harness import DIALOGS
+from tests.support.harness import DIALOGS, FAQ
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -29,7 +29,15 @@ async def api() -> AsyncIterator[BotApiStandIn]:
 class RunningBot:
     """cardbot's Telegram application, polling the stand-in, in this event loop."""
 
-    def __init__(self, api: BotApiStandIn, workdir: Path, database_url: str | None) -> None:
+    def __init__(
+        self,
+        api: BotApiStandIn,
+        workdir: Path,
+        database_url: str | None,
+        *,
+        admin_ids: frozenset[int] = frozenset(),
+        support_chat_id: int | None = None,
+    ) -> None:
         data_dir = workdir / "data"
         self.settings = Settings(
             data_dir=data_dir,
@@ -37,6 +45,9 @@ class RunningBot:
             dialogs_dir=DIALOGS,
             bot_api_url=api.base_url,
             token=TOKEN,
+            faq_dir=FAQ,
+            admin_ids=admin_ids,
+            support_chat_id=support_chat_id,
         )
         self.runtime: Runtime | None = None
         self._stop = asyncio.Event()

@@ -1,0 +1,68 @@
+"""End to end: questions answered mid-application, and a person answering from the group."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import RunningBot
+from tests.e2e.test_application_flow import Person
+from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser
+
+SUPPORT = FakeChat(-1001234567890, "supergroup", "cardbot support")
+STAFF = FakeUser(700, "Support", language_code="zh-hans")
+
+
+@pytest.fixture
+async def support_bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    api.add_chat(SUPPORT)
+    running = RunningBot(
+        api, tmp_path, None, admin_ids=frozenset({STAFF.id}), support_chat_id=SUPPORT.id
+    )
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def test_a_question_mid_application_is_answered_and_the_applicant_carries_on(
+    api: BotApiStandIn, support_bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(801, "Q", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    await person.tap("个人")
+    answer, question = await person.say("被拒了怎么办？", replies=2)
+    assert "拒绝" in answer.plain or "被拒" in answer.plain
+    assert "姓名" in question.plain
+    await person.say("/lang")
+    await person.tap("English", replies=2)
+    answer, question = await person.say("How long does approval take?", replies=2)
+    assert "working days" in answer.plain
+    assert "full name" in question.plain
+
+
+async def test_support_staff_answer_a_question_from_the_group(
+    api: BotApiStandIn, support_bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(802, "P", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    unsure, _question = await person.say("你们办公室周末上班吗？", replies=2)
+    assert "不太确定" in unsure.plain
+    person.last = unsure
+    await person.tap("转人工", replies=2)
+    (to_group,) = [m for m in api.messages_to(SUPPORT.id)]
+    assert "#Q1" in to_group.plain and "周末上班" in to_group.plain
+
+    assert api.send_text(STAFF, "周末有人值班吗", chat=SUPPORT) == -1  # privacy mode
+    api.send_text(STAFF, "周六上午 <有人> 值班", chat=SUPPORT, reply_to=to_group)
+    relayed, question = await person.replies(2)
+    assert "周六上午 <有人> 值班" in relayed.plain
+    assert "申请人类型" in question.plain
+    confirmation = await api.next_message(SUPPORT.id)
+    assert "#Q1" in confirmation.plain
+    assert not api.errors, api.errors
