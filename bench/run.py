@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import faq
 import prescreen
 
 
@@ -35,7 +36,18 @@ def main() -> None:
             f"{name:<12} {row['size_mb']:>8.1f} {row['ms_median']:>10.1f} "
             f"{row['ms_max']:>8.1f} {row['peak_mb']:>8.1f}"
         )
+    print("\n== FAQ matching")
+    faq_results = faq.run(quick=args.quick)
+    print(
+        f"labelled set: in-scope accuracy {faq_results['in_scope_accuracy']:.1%}, "
+        f"out-of-scope refusal {faq_results['out_of_scope_refusal']:.1%}"
+    )
+    for entries, cost in faq_results["us_per_query"].items():
+        print(f"{entries:>5} entries: {cost:7.0f} µs per question")
     headline = {
+        "faq_us_per_query_1000": round(faq_results["us_per_query"][1000], 1),
+        "faq_in_scope_accuracy": round(faq_results["in_scope_accuracy"], 4),
+        "faq_out_of_scope_refusal": round(faq_results["out_of_scope_refusal"], 4),
         "prescreen_ms_per_document": round(
             statistics.median(row["ms_median"] for row in results.values()), 2
         ),
