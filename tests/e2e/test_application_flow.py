@@ -60,6 +60,19 @@ class Person:
         self.api.send_album(self.user, photos)
         return await self.replies(1)
 
+    async def begin(self, category: str) -> None:
+        """/start, consent, and choose the category whose button label contains `category`."""
+        await self.say("/start", replies=2)
+        await self.tap("同意")
+        await self.tap(category)
+
+    async def begin_with_resident_id(self, category: str) -> None:
+        """Begin, then give a name, choose the resident ID card and type a valid number."""
+        await self.begin(category)
+        await self.say("张三")
+        await self.tap("居民身份证")
+        await self.say(VALID_ID)
+
     async def no_more_messages(self) -> None:
         """Nothing else arrives for this person."""
         await self.api.wait_idle(quiet=0.5)
@@ -130,9 +143,7 @@ async def test_small_business_in_english_skips_the_optional_tax_proof(
 
 async def test_individual_with_a_passport_pdf_submits(api: BotApiStandIn, bot: RunningBot) -> None:
     person = Person(api, FakeUser(503, "Lee", language_code="zh-hans"))
-    await person.say("/start", replies=2)
-    await person.tap("同意")
-    await person.tap("个人")
+    await person.begin("个人")
     await person.say("Lee Kim")
     await person.tap("护照")
     await person.say("M12345678")
@@ -159,12 +170,7 @@ async def test_two_rapid_messages_are_handled_in_order(
     api: BotApiStandIn, bot: RunningBot
 ) -> None:
     person = Person(api, FakeUser(504, "快", language_code="zh-hans"))
-    await person.say("/start", replies=2)
-    await person.tap("同意")
-    await person.tap("企业")
-    await person.say("张三")
-    await person.tap("居民身份证")
-    await person.say(VALID_ID)
+    await person.begin_with_resident_id("企业")
     api.send_text(person.user, VALID_PHONE)
     api.send_text(person.user, "Quick Trading Ltd")
     first, second = await person.replies(2)
@@ -175,9 +181,7 @@ async def test_two_rapid_messages_are_handled_in_order(
 
 async def test_stickers_and_edits_get_a_kind_answer(api: BotApiStandIn, bot: RunningBot) -> None:
     person = Person(api, FakeUser(505, "S", language_code="zh-hans"))
-    await person.say("/start", replies=2)
-    await person.tap("同意")
-    await person.tap("个人")
+    await person.begin("个人")
     api.send_sticker(person.user)
     (answer,) = await person.replies(1)
     assert "贴纸" in answer.plain
@@ -192,9 +196,7 @@ async def test_restart_mid_application_loses_nothing(
     api: BotApiStandIn, bot: RunningBot, tmp_path: Path
 ) -> None:
     person = Person(api, FakeUser(506, "R", language_code="zh-hans"))
-    await person.say("/start", replies=2)
-    await person.tap("同意")
-    await person.tap("个人")
+    await person.begin("个人")
     await person.say("张三")
     await person.tap("居民身份证")
     await bot.stop()
@@ -218,9 +220,7 @@ async def test_an_update_delivered_again_after_a_crash_is_applied_once(
     api: BotApiStandIn, bot: RunningBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     person = Person(api, FakeUser(507, "D", language_code="zh-hans"))
-    await person.say("/start", replies=2)
-    await person.tap("同意")
-    await person.tap("个人")
+    await person.begin("个人")
     handle = ConversationService.handle
     committed = threading.Event()
 
@@ -256,9 +256,7 @@ async def test_oversized_and_disguised_files_are_refused_over_telegram(
     api: BotApiStandIn, bot: RunningBot
 ) -> None:
     person = Person(api, FakeUser(508, "F", language_code="zh-hans"))
-    await person.say("/start", replies=2)
-    await person.tap("同意")
-    await person.tap("个人")
+    await person.begin("个人")
     await person.say("张三")
     await person.tap("护照")
     await person.say("E12345678")
@@ -286,12 +284,7 @@ async def test_a_photo_and_a_command_sent_together_are_applied_in_order(
     api: BotApiStandIn, bot: RunningBot
 ) -> None:
     person = Person(api, FakeUser(509, "O", language_code="zh-hans"))
-    await person.say("/start", replies=2)
-    await person.tap("同意")
-    await person.tap("个人")
-    await person.say("张三")
-    await person.tap("居民身份证")
-    await person.say(VALID_ID)
+    await person.begin_with_resident_id("个人")
     await person.say(VALID_PHONE)
     api.send_photo(person.user, files.photo(seed=21))
     api.send_text(person.user, "/summary")

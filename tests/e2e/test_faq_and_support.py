@@ -32,9 +32,7 @@ async def test_a_question_mid_application_is_answered_and_the_applicant_carries_
     api: BotApiStandIn, support_bot: RunningBot
 ) -> None:
     person = Person(api, FakeUser(801, "Q", language_code="zh-hans"))
-    await person.say("/start", replies=2)
-    await person.tap("同意")
-    await person.tap("个人")
+    await person.begin("个人")
     answer, question = await person.say("被拒了怎么办？", replies=2)
     assert "拒绝" in answer.plain or "被拒" in answer.plain
     assert "姓名" in question.plain

@@ -12,7 +12,7 @@ from tests.e2e.conftest import TOKEN
 from tests.e2e.test_application_flow import Person
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser
-from tests.support.harness import DIALOGS, VALID_ID, VALID_PHONE
+from tests.support.harness import DIALOGS, VALID_PHONE
 
 
 async def start_process(
@@ -64,12 +64,7 @@ async def test_killed_mid_application_restarts_with_everything_acknowledged(
     person = Person(api, FakeUser(602, "K", language_code="zh-hans"))
     process = await start_process(api, tmp_path)
     try:
-        await person.say("/start", replies=2)
-        await person.tap("同意")
-        await person.tap("个人")
-        await person.say("张三")
-        await person.tap("居民身份证")
-        await person.say(VALID_ID)
+        await person.begin_with_resident_id("个人")
     finally:
         process.kill()
         await process.wait()
