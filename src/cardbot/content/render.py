@@ -15,13 +15,33 @@ from jinja2 import (
     TemplateError,
     TemplateNotFound,
 )
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from cardbot.content.loader import ContentError, read_yaml
+from cardbot.content.telegram_html import telegram_html_problem
 from cardbot.core.replies import Reply
 from cardbot.core.text import mask_id_number
 
 LANGUAGES = ("zh", "en")
 MAX_CACHED_SOURCES = 512
+
+
+MAX_SANDBOX_OPERAND = 100_000
+
+
+class LimitedSandbox(ImmutableSandboxedEnvironment):
+    """A sandbox that also refuses to build huge strings or numbers with * and **."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """Multiply or raise only small operands."""
+        for operand in (left, right):
+            size = len(operand) if isinstance(operand, str | list | tuple) else operand
+            if isinstance(size, int) and abs(size) > MAX_SANDBOX_OPERAND:
+                raise SecurityError("operand too large")
+        return super().call_binop(context, operator, left, right)
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,10 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters["mask"] = mask_id_number
+        # FAQ answers are edited by staff through the bot: they render in a sandbox, so a
+        # template can reach nothing but the variables it is given.
+        self.sandbox = LimitedSandbox(autoescape=True, undefined=StrictUndefined)
+        self.sandbox.filters["mask"] = mask_id_number
         self._sources: dict[str, Template] = {}
 
     def label(self, language: str, key: str, default: str | None = None) -> str:
@@ -103,7 +127,7 @@ class Renderer:
         if template is None:
             if len(self._sources) > MAX_CACHED_SOURCES:
                 self._sources.clear()
-            template = self._sources[source] = self.env.from_string(source)
+            template = self._sources[source] = self.sandbox.from_string(source)
 
         def label(key: str, default: str | None = None) -> str:
             return self.label(language, key, default)
@@ -111,12 +135,14 @@ class Renderer:
         return template.render(**context, label=label, lang=language).strip()
 
     def source_problem(self, source: str, language: str, context: Mapping[str, Any]) -> str | None:
-        """Why a template text cannot be rendered (or renders empty), or None when it can."""
+        """Why a template text cannot be sent as a Telegram message, or None when it can."""
         try:
             text = self.render_source(source, language, context)
-        except (TemplateError, ContentError) as exc:
+        except (TemplateError, ContentError, OverflowError, MemoryError) as exc:
             return f"{exc.__class__.__name__}: {exc}"
-        return None if text else "the answer is empty"
+        if not text:
+            return "the answer is empty"
+        return telegram_html_problem(text)
 
     def render(self, reply: Reply) -> RenderedMessage:
         """Render one reply into its text and buttons."""

@@ -609,7 +609,7 @@ class Turn:
                 template="faq_answer",
                 chat_id=self.applicant.chat_id,
                 language=language,
-                context=self.service.faq.answer_context(self.applicant),
+                context=self.service.faq.answer_context(self.applicant, self.today()),
                 buttons=((Button("button.more_questions", "faq:list"),),),
                 source=source,
             )

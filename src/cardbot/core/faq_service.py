@@ -87,36 +87,50 @@ class FaqService:
             )
         return result
 
-    def answer_context(self, applicant: Applicant | None) -> dict[str, Any]:
+    def answer_context(
+        self, applicant: Applicant | None, today: date | None = None
+    ) -> dict[str, Any]:
         """The variables every answer may use: requirements, and the asker's decision window."""
         context: dict[str, Any] = {"requirements": self.requirements(), "expected": None}
         app = applicant.application if applicant else None
         if app is not None and app.status == Status.SUBMITTED and app.submitted_at:
-            window = decision_window(self.calendar, local_date(app.submitted_at))
-            context["expected"] = {
-                "number": app.number,
-                "start": window.start.isoformat(),
-                "end": window.end.isoformat(),
-                "estimate": window.estimate,
-            }
+            submitted = local_date(app.submitted_at)
+            context["expected"] = self._expected(app.number, submitted, today or submitted)
         return context
 
-    def sample_context(self) -> dict[str, Any]:
-        """Variables for checking an answer before it is published."""
-        context = self.answer_context(None)
-        window = decision_window(self.calendar, date(2026, 12, 28))
-        context["expected"] = {
-            "number": "DX-2026-000123",
+    def _expected(self, number: str | None, submitted: date, today: date) -> dict[str, Any]:
+        window = decision_window(self.calendar, submitted)
+        return {
+            "number": number,
             "start": window.start.isoformat(),
             "end": window.end.isoformat(),
             "estimate": window.estimate,
+            "overdue": window.end < today,
         }
-        return context
+
+    def sample_contexts(self) -> list[dict[str, Any]]:
+        """Every kind of asker an answer must render for: none yet, and submitted applicants
+        with an ordinary, an estimated and an overdue window."""
+        none = self.answer_context(None)
+        samples = [none]
+        for submitted, today in (
+            (date(2026, 11, 30), date(2026, 12, 1)),
+            (date(2026, 12, 28), date(2026, 12, 29)),
+            (date(2026, 11, 2), date(2026, 12, 1)),
+        ):
+            samples.append(
+                {**none, "expected": self._expected("DX-2026-000123", submitted, today)}
+            )
+        return samples
+
+    def sample_context(self) -> dict[str, Any]:
+        """Variables for a preview: a submitted applicant with an ordinary window."""
+        return self.sample_contexts()[1]
 
     def answer_problem(self, source: str, language: str) -> str | None:
-        """Why an answer template cannot be published (it must render, with and without a
-        submitted application), or None."""
-        for context in (self.sample_context(), self.answer_context(None)):
+        """Why an answer template cannot be published (it must render as a valid Telegram
+        message for every kind of asker), or None."""
+        for context in self.sample_contexts():
             error = self.check_answer(source, language, context)
             if error:
                 return error
