@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cardbot.config import Settings
 from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
+from cardbot.core.clock import local_date
 from cardbot.core.files import sha256_of
 from cardbot.core.model import Flag
 from cardbot.core.screening import Package, Problem, consistency_flags, screen_package
@@ -55,7 +56,7 @@ def prescreen_folder(settings: Settings, folder: Path, *, as_json: bool, languag
             print(json.dumps({"error": str(exc)}, ensure_ascii=False))
         print(f"cardbot: {exc}", file=sys.stderr)
         return 2
-    problems = screen_package(spec, package, date.today())
+    problems = screen_package(spec, package, local_date(datetime.now(UTC)))
     flags = _flags(settings, package)
     renderer = Renderer(settings.dialogs_dir)
     problem_list = [_problem_json(renderer, language, p) for p in problems]
@@ -83,6 +84,9 @@ def _problem_json(renderer: Renderer, language: str, problem: Problem) -> dict[s
         else renderer.label(language, f"step.{problem.field}")
     )
     message = f"{subject}: {renderer.label(language, f'problem.{problem.code}')}"
+    reason = problem.details.get("reason")
+    if problem.code == "missing_document" and reason and reason != "not_provided":
+        message += f" ({reason.replace('_', ' ')})"
     return {"code": problem.code, **where, "message": message}
 
 

@@ -55,12 +55,14 @@ def read_package(folder: Path, spec: DialogSpec) -> Package:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PackageFolderError(f"{folder / MANIFEST} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageFolderError(f"{folder / MANIFEST} cannot be read: {exc}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise PackageFolderError(
+            f"{folder / MANIFEST} cannot be read: {exc.__class__.__name__}"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
         raise PackageFolderError(f"{folder / MANIFEST}: schema must be {SCHEMA!r}")
     category = manifest.get("category")
-    if category not in spec.categories:
+    if not isinstance(category, str) or category not in spec.categories:
         raise PackageFolderError(
             f"{folder / MANIFEST}: category must be one of {', '.join(spec.categories)}"
         )
@@ -73,10 +75,19 @@ def read_package(folder: Path, spec: DialogSpec) -> Package:
     number = manifest.get("application_number")
     return Package(
         category=str(category),
-        fields={str(k): str(v) for k, v in fields.items() if v is not None},
+        fields={str(k): _field_text(v) for k, v in fields.items() if v is not None},
         documents=[_document(folder, entry) for entry in entries if _is_entry(entry)],
         number=str(number) if number else None,
     )
+
+
+def _field_text(value: Any) -> str:
+    """A field's value as text; anything but text or a whole number counts as not given."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
 
 
 def _is_entry(entry: Any) -> bool:
@@ -90,10 +101,13 @@ def _document(folder: Path, entry: dict[str, Any]) -> PackageDocument:
     kind = entry["kind"]
     if not isinstance(name, str) or not name:
         return PackageDocument(kind, None, sha256, absent_reason="no_file_named")
-    root = folder.resolve()
-    path = (folder / name).resolve()
-    if not path.is_relative_to(root):
-        return PackageDocument(kind, None, sha256, absent_reason="outside_folder")
-    if not path.is_file():
-        return PackageDocument(kind, None, sha256, absent_reason="file_not_found")
+    try:
+        root = folder.resolve()
+        path = (folder / name).resolve()
+        if not path.is_relative_to(root):
+            return PackageDocument(kind, None, sha256, absent_reason="outside_folder")
+        if not path.is_file():
+            return PackageDocument(kind, None, sha256, absent_reason="file_not_found")
+    except (OSError, ValueError):  # a name too long, or with a NUL byte
+        return PackageDocument(kind, None, sha256, absent_reason="unusable_path")
     return PackageDocument(kind, path, sha256)

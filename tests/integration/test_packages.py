@@ -152,6 +152,18 @@ def test_export_refuses_to_overwrite(
             [{"code": "missing_document", "document": "business_license"}],
         ),
         (
+            lambda m: m["documents"][0].update(file="x" * 5000),
+            [{"code": "missing_document", "document": "business_license"}],
+        ),
+        (
+            lambda m: m["documents"][0].update(file="documents/a\u0000b.pdf"),
+            [{"code": "missing_document", "document": "business_license"}],
+        ),
+        (
+            lambda m: m["fields"].update(full_name=True),
+            [{"code": "missing_field", "field": "full_name"}],
+        ),
+        (
             lambda m: m["documents"][3].update(file=m["documents"][2]["file"], sha256=None),
             [{"code": "duplicate_document", "document": "tax_registration"}],
         ),
@@ -241,6 +253,9 @@ def test_another_package_with_the_same_id_and_documents_is_flagged(
         lambda folder: (folder / "manifest.json").write_text('{"schema": "x"}', encoding="utf-8"),
         lambda folder: edit_manifest(folder, lambda m: m.update(category="alien")),
         lambda folder: shutil.rmtree(folder),
+        lambda folder: edit_manifest(folder, lambda m: m.update(category=["individual"])),
+        lambda folder: (folder / "manifest.json").write_text("[" * 100000 + "]" * 100000),
+        lambda folder: edit_manifest(folder, lambda m: m.update(fields=[1, 2])),
     ],
 )
 def test_an_unreadable_folder_exits_2(

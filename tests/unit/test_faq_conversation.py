@@ -344,3 +344,17 @@ def test_revoking_staff_ends_an_edit_in_progress(chat: Harness) -> None:
     chat.text("hijacked answer")
     assert chat.press("fa:pub")[0].text.startswith("⛔")
     assert chat.db.faq_revisions == before
+
+
+@pytest.mark.parametrize("data", ["human:99999999999999999999999", "human:²", "human:-1"])
+def test_forged_ask_a_person_buttons_change_nothing(chat: Harness, data: str) -> None:
+    chat.start_as("individual")
+    replies = chat.press(data)
+    assert "失效" in replies[0].text
+    assert chat.db.tickets == {}
+
+
+@pytest.mark.parametrize("args", ["² staff", "99999999999999999999999 staff", "5", "5 emperor"])
+def test_malformed_role_commands_explain_the_usage(chat: Harness, args: str) -> None:
+    chat.as_user(ADMIN)
+    assert "用法" in chat.command("grant", args)[0].text

@@ -55,6 +55,11 @@ def test_invalid_resident_id_numbers_say_why(number: str, reason: str) -> None:
     assert verdict.details["reason"] == reason
 
 
+def test_a_county_code_missing_from_the_region_table_is_refused_not_a_crash() -> None:
+    verdict = id_number("11000719900101123X", RESIDENT, TODAY)
+    assert verdict.problem == "invalid_id_number"
+
+
 def test_applicant_must_be_eighteen_on_the_day() -> None:
     assert id_number("11010520081201001X", RESIDENT, TODAY).problem == "underage"
     assert id_number("11010520081201001X", RESIDENT, date(2026, 12, 1)).ok

@@ -35,7 +35,7 @@ from cardbot.core.roles import STAFF, roles_of
 from cardbot.core.screening import Package, PackageDocument, consistency_flags, screen_package
 from cardbot.core.spec import DialogSpec, Step
 from cardbot.core.staff import ADMIN_COMMANDS, STAFF_COMMANDS, StaffDesk
-from cardbot.core.text import mask_id_number
+from cardbot.core.text import mask_id_number, parse_id
 from cardbot.core.validation import VALIDATORS
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ COMMANDS = ("start", "help", "status", "summary", "back", "cancel", "lang", "faq
 MAX_TEXT_LENGTH = 1000
 MAX_ATTEMPTS = 3
 MAX_RELAYED_ANSWER = 3500
-TICKET_REFERENCE = re.compile(r"#Q(\d+)")
+TICKET_REFERENCE = re.compile(r"#Q([0-9]{1,18})")
 MIN_SUGGESTION_SCORE = 0.12
 
 
@@ -665,7 +665,8 @@ class Turn:
 
     def on_ask_person(self, value: str) -> bool:
         """Hand the applicant's own unanswered question to the support group."""
-        ticket = self.uow.support.ticket(int(value)) if value.isdigit() else None
+        number = parse_id(value)
+        ticket = self.uow.support.ticket(number) if number is not None else None
         if ticket is None or ticket.user_id != self.applicant.user_id:
             return False
         if ticket.status != "offered" or self.service.support_chat_id is None:

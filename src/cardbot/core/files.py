@@ -56,6 +56,13 @@ def check_file(path: Path | None, declared_size: int, rules: DocumentRules) -> F
     if path is None:
         too_big = declared_size > rules.max_bytes
         return FileVerdict(problem="file_too_large" if too_big else "file_unavailable")
+    try:
+        return _check_readable_file(path, rules)
+    except OSError:
+        return FileVerdict(problem="file_unavailable")
+
+
+def _check_readable_file(path: Path, rules: DocumentRules) -> FileVerdict:
     size = path.stat().st_size
     if size == 0:
         return FileVerdict(problem="file_empty")

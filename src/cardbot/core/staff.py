@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from cardbot.core.faq import FAQ_LANGUAGES, FaqEntry
 from cardbot.core.replies import Button
 from cardbot.core.roles import ADMIN, ASSIGNABLE_ROLES, STAFF, roles_of
+from cardbot.core.text import parse_id
 
 if TYPE_CHECKING:
     from cardbot.core.conversation import Turn
@@ -79,10 +80,11 @@ class StaffDesk:
             admins = sorted(self.turn.service.admin_ids)
             self.turn.say("admin/roles", granted=granted, admins=admins)
             return
-        if len(args) != 2 or not args[0].isdigit() or args[1] not in ASSIGNABLE_ROLES:
+        user_id = parse_id(args[0]) if len(args) == 2 else None
+        if user_id is None or args[1] not in ASSIGNABLE_ROLES:
             self.turn.say("admin/usage", command=name, roles=list(ASSIGNABLE_ROLES))
             return
-        user_id, role = int(args[0]), args[1]
+        role = args[1]
         if name == "grant":
             changed = self.uow.roles.grant(user_id, role, self.applicant.user_id)
         else:
@@ -395,9 +397,10 @@ class StaffDesk:
     def attach(self, question_id: str, entry_id: str) -> bool:
         """Add the question to the entry as a variant; it is answered from now on."""
         entry = self.entries().get(entry_id)
-        if entry is None or not question_id.isdigit():
+        number = parse_id(question_id)
+        if entry is None or number is None:
             return False
-        question = self.uow.faq.close_unanswered(int(question_id), "attached")
+        question = self.uow.faq.close_unanswered(number, "attached")
         if question is None:
             self.turn.say("staff/unanswered_gone")
             return True
@@ -411,8 +414,9 @@ class StaffDesk:
 
     def dismiss(self, question_id: str) -> bool:
         """Drop an unanswered question from the list."""
-        if not question_id.isdigit():
+        number = parse_id(question_id)
+        if number is None:
             return False
-        question = self.uow.faq.close_unanswered(int(question_id), "dismissed")
+        question = self.uow.faq.close_unanswered(number, "dismissed")
         self.turn.say("staff/dismissed" if question else "staff/unanswered_gone")
         return True

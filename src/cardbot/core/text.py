@@ -29,3 +29,11 @@ def mask_id_number(number: str) -> str:
         return "*" * len(number)
     keep = 4 if len(number) >= 15 else 2
     return number[:keep] + "*" * (len(number) - 2 * keep) + number[-keep:]
+
+
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def parse_id(text: str) -> int | None:
+    """A database or Telegram id typed or sent in button data: 1 to 18 ASCII digits, or None."""
+    return int(text) if _ID.fullmatch(text) else None

@@ -82,6 +82,8 @@ def resident_id_number(number: str, today: date) -> Verdict:
         return Verdict(problem="invalid_id_number", details={"reason": "component"})
     except stdnum_errors.ValidationError:
         return Verdict(problem="invalid_id_number", details={"reason": "format"})
+    except (KeyError, ValueError):  # python-stdnum's region table lacks some county codes
+        return Verdict(problem="invalid_id_number", details={"reason": "component"})
     born = ric.get_birth_date(number)
     if born > today:
         return Verdict(problem="invalid_id_number", details={"reason": "component"})
