@@ -122,6 +122,9 @@ class MemorySupportRepository:
         self.db.tickets[number] = SupportTicket(number, user_id, chat_id, question, language)
         return number
 
+    def count_recent(self, user_id: int, since: datetime) -> int:
+        return sum(1 for t in self.db.tickets.values() if t.user_id == user_id)
+
     def ticket(self, ticket_id: int) -> SupportTicket | None:
         found = self.db.tickets.get(ticket_id)
         return copy.copy(found) if found else None

@@ -138,7 +138,7 @@ def test_a_question_handed_to_a_person_is_answered_by_staff(chat: Harness) -> No
     to_group = [r for r in replies if r.chat_id == SUPPORT_CHAT]
     assert len(to_group) == 1 and "#Q1" in to_group[0].text and "哪个城市" in to_group[0].text
     assert "客服" in next(r for r in replies if r.chat_id == APPLICANT).text
-    assert "已经转给" in chat.press(ask)[0].text  # a second tap does not send it twice
+    assert "失效" in chat.press(ask)[0].text  # a second tap does not send it twice
 
     grant_staff(chat)
     staff = chat.user.__class__(STAFF_MEMBER, SUPPORT_CHAT, "zh")
@@ -358,3 +358,55 @@ def test_forged_ask_a_person_buttons_change_nothing(chat: Harness, data: str) ->
 def test_malformed_role_commands_explain_the_usage(chat: Harness, args: str) -> None:
     chat.as_user(ADMIN)
     assert "用法" in chat.command("grant", args)[0].text
+
+
+def test_a_question_that_would_pass_as_an_answer_is_not_stored_without_asking(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    replies = chat.text("你们公司在哪里办公")
+    assert "不太确定" in replies[0].text
+    assert "nav:accept" in [d for r in replies for row in r.buttons for _l, d in row]
+    assert chat.state == "full_name"
+    assert chat.applicant.application is not None
+    assert "full_name" not in chat.applicant.application.answers
+
+
+def test_an_answer_that_reads_like_a_question_is_taken_with_one_tap(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    replies = chat.text("How Fast Logistics Ltd")
+    assert chat.state == "company_name"
+    assert "nav:accept" in [d for r in replies for row in r.buttons for _l, d in row]
+    chat.press("nav:accept")
+    assert chat.state == "uscc"
+    assert chat.applicant.application is not None
+    assert chat.applicant.application.answers["company_name"] == "How Fast Logistics Ltd"
+    assert "失效" in chat.press("nav:accept")[0].text
+
+
+def test_a_name_with_a_question_character_is_an_answer(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    chat.text("哪吒合规科技有限公司")
+    assert chat.state == "uscc"
+
+
+def test_unanswered_questions_keep_no_numbers_and_nothing_before_consent(chat: Harness) -> None:
+    chat.command("start")
+    chat.text("这个 11010519491231002X 要填在哪里？")
+    with chat.unit_of_work() as uow:
+        assert uow.faq.unanswered(10) == []
+    chat.press("consent:yes")
+    chat.text("我的号码 13800138000 可以用吗？")
+    with chat.unit_of_work() as uow:
+        assert [q.question for q in uow.faq.unanswered(10)] == ["我的号码 # 可以用吗?"]
+
+
+def test_support_questions_per_applicant_are_limited(chat: Harness) -> None:
+    chat.start_as("individual")
+    for number in range(6):
+        replies = chat.text(f"第{number}个奇怪的问题：你们办公室有猫吗？")
+        replies = chat.press(ask_person_button(replies))
+    assert "今天已经转给客服 5 个问题" in replies[0].text
+    assert len(chat.db.tickets) == 5

@@ -61,7 +61,6 @@ FIXED_TEMPLATES = (
     "faq_list",
     "faq_unsure",
     "support_sent",
-    "support_sent_already",
     "support/question",
     "support_answer",
     "not_allowed",
@@ -72,6 +71,8 @@ FIXED_TEMPLATES = (
     "support/not_staff",
     "support/relayed",
     "support/applicant_gone",
+    "use_as_answer",
+    "support_busy",
 )
 FLOW_PROBLEMS = (
     "unsupported_message",
@@ -113,6 +114,7 @@ BUTTONS = (
     "cancel_no",
     "more_questions",
     "ask_person",
+    "use_as_answer",
 )
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cardbot.core import flow as states
@@ -35,7 +35,7 @@ from cardbot.core.roles import STAFF, roles_of
 from cardbot.core.screening import Package, PackageDocument, consistency_flags, screen_package
 from cardbot.core.spec import DialogSpec, Step
 from cardbot.core.staff import ADMIN_COMMANDS, STAFF_COMMANDS, StaffDesk
-from cardbot.core.text import mask_id_number, parse_id
+from cardbot.core.text import mask_digits, mask_id_number
 from cardbot.core.validation import VALIDATORS
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,12 @@ DEFAULT_LANGUAGE = "zh"
 COMMANDS = ("start", "help", "status", "summary", "back", "cancel", "lang", "faq")
 MAX_TEXT_LENGTH = 1000
 MAX_ATTEMPTS = 3
+MAX_QUESTION = 300
+MAX_TICKET_TEXT = 1000
+MAX_SUPPORT_QUESTIONS = 5
+SUPPORT_WINDOW = timedelta(days=1)
+ACCEPT = "accept"
+ASK_PERSON = "ask"
 MAX_RELAYED_ANSWER = 3500
 TICKET_REFERENCE = re.compile(r"#Q([0-9]{1,18})")
 MIN_SUGGESTION_SCORE = 0.12
@@ -199,7 +205,9 @@ class Turn:
         self.spec: DialogSpec = self.service.spec
         self.model = FlowModel(self.spec, self.applicant)
         self.pending_action = self.applicant.pending_action
+        self.pending_text = self.applicant.pending_text
         self.applicant.pending_action = None
+        self.applicant.pending_text = None
         self._repair()
         self.model.state = self.applicant.state
 
@@ -517,6 +525,8 @@ class Turn:
             self.prompt()
         elif value == "start":
             self.on_start()
+        elif value == "accept":
+            return self.on_accept()
         else:
             return False
         return True
@@ -550,18 +560,28 @@ class Turn:
             return
         assert step.validator is not None
         verdict = VALIDATORS[step.validator](text, self.app.answers, self.today())
-        if verdict.ok and question and self.answer_faq_if_confident(text):
-            self.prompt()
+        if question and self.service.faq is not None:
+            # A question is answered (or handed on), never silently stored as the answer;
+            # when it would also be a valid answer, one tap takes it as that.
+            self.try_faq(text, offer_help=True, could_be_answer=verdict.ok)
             return
         if not verdict.ok:
-            if self.try_faq(text, offer_help=question):
+            if self.try_faq(text, offer_help=False):
                 return
             self.refuse(f"problems/{verdict.problem}", step=step.id, **verdict.details)
             return
-        assert verdict.value is not None
+        self.store_text_answer(step, text)
+
+    def store_text_answer(self, step: Step, text: str) -> bool:
+        """Check the text as the step's answer once more and store it; False if it fails."""
+        assert step.validator is not None
+        verdict = VALIDATORS[step.validator](text, self.app.answers, self.today())
+        if not verdict.ok or verdict.value is None:
+            return False
         self.set_answer(step.id, verdict.value)
         self.fire("advance")
         self.prompt()
+        return True
 
     # -- questions -----------------------------------------------------------------------
 
@@ -576,20 +596,29 @@ class Turn:
         match = self.faq_match(text)
         return match is not None and match.entry_id is not None and self.answer_faq(match.entry_id)
 
-    def try_faq(self, text: str, *, offer_help: bool) -> bool:
+    def try_faq(self, text: str, *, offer_help: bool, could_be_answer: bool = False) -> bool:
         """Answer from the FAQ (then repeat the question), or, for a question it cannot
-        answer, say so and offer the closest entries and a person."""
+        answer, say so and offer the closest entries and a person. When the text could also
+        be the current step's answer, a button takes it as that."""
         match = self.faq_match(text)
         if match is None:
             return False
         if match.entry_id is not None and self.answer_faq(match.entry_id):
+            if could_be_answer:
+                self.offer_as_answer(text)
             self.prompt_after_answer()
             return True
         if not offer_help:
             return False
-        self.offer_help(text, match)
+        self.offer_help(text, match, could_be_answer=could_be_answer)
         self.prompt_after_answer()
         return True
+
+    def offer_as_answer(self, text: str) -> None:
+        """Keep the text, in case it was meant as the answer after all."""
+        self.applicant.pending_text = text
+        self.applicant.pending_action = ACCEPT
+        self.say("use_as_answer", ((Button("button.use_as_answer", "nav:accept"),),), text=text)
 
     def prompt_after_answer(self) -> None:
         """Return to where the applicant was, unless there is nothing to return to."""
@@ -616,27 +645,36 @@ class Turn:
         )
         return True
 
-    def offer_help(self, text: str, match: FaqMatch) -> None:
-        """Say the FAQ is not sure: the closest entries as buttons, and a person to ask."""
+    def offer_help(self, text: str, match: FaqMatch, *, could_be_answer: bool = False) -> None:
+        """Say the FAQ is not sure: the closest entries as buttons, a person to ask, and (when
+        the text could be the step's answer) a button to take it as that."""
         assert self.service.faq is not None
         language = self.applicant.language
-        self.uow.faq.record_unanswered(normalise(text)[:300], language)
+        consented = self.applicant.consent_at is not None
+        if consented:
+            self.uow.faq.record_unanswered(mask_digits(normalise(text))[:MAX_QUESTION], language)
         entries = self.service.faq.matcher(self.uow.faq).entries
+        suggest = match.score >= MIN_SUGGESTION_SCORE
         rows: list[tuple[Button, ...]] = [
             (Button("", f"faq:{entry_id}", text=_first_question(entries[entry_id], language)),)
-            for entry_id in match.candidates
-            if match.score >= MIN_SUGGESTION_SCORE
+            for entry_id in (match.candidates if suggest else ())
         ]
-        if self.service.support_chat_id is not None:
-            ticket = self.uow.support.open_ticket(
-                self.applicant.user_id, self.applicant.chat_id, text[:1000], language
-            )
-            rows.append((Button("button.ask_person", f"human:{ticket}"),))
+        actions = set()
+        can_ask = consented and self.service.support_chat_id is not None
+        if can_ask:
+            rows.append((Button("button.ask_person", "human:ask"),))
+            actions.add(ASK_PERSON)
+        if could_be_answer:
+            rows.append((Button("button.use_as_answer", "nav:accept"),))
+            actions.add(ACCEPT)
+        if actions:
+            self.applicant.pending_text = text
+            self.applicant.pending_action = " ".join(sorted(actions))
         self.say(
             "faq_unsure",
             tuple(rows),
-            suggestions=bool(rows) and match.score >= MIN_SUGGESTION_SCORE,
-            can_ask_person=self.service.support_chat_id is not None,
+            suggestions=bool(rows) and suggest,
+            can_ask_person=can_ask,
         )
 
     def on_faq_list(self) -> None:
@@ -664,31 +702,40 @@ class Turn:
         return True
 
     def on_ask_person(self, value: str) -> bool:
-        """Hand the applicant's own unanswered question to the support group."""
-        number = parse_id(value)
-        ticket = self.uow.support.ticket(number) if number is not None else None
-        if ticket is None or ticket.user_id != self.applicant.user_id:
+        """Hand the applicant's own last unanswered question to the support group."""
+        question = self.pending_text
+        if value != "ask" or ASK_PERSON not in (self.pending_action or "") or not question:
             return False
-        if ticket.status != "offered" or self.service.support_chat_id is None:
-            self.say("support_sent_already")
+        if self.service.support_chat_id is None:
+            return False
+        since = self.service.clock.now() - SUPPORT_WINDOW
+        if self.uow.support.count_recent(self.applicant.user_id, since) >= MAX_SUPPORT_QUESTIONS:
+            self.say("support_busy", limit=MAX_SUPPORT_QUESTIONS)
+            self.prompt_after_answer()
             return True
-        ticket.status = "sent"
-        self.uow.support.update_ticket(ticket)
+        language = self.applicant.language
+        ticket = self.uow.support.open_ticket(
+            self.applicant.user_id, self.applicant.chat_id, question[:MAX_TICKET_TEXT], language
+        )
         self.replies.append(
             Reply(
                 template="support/question",
                 chat_id=self.service.support_chat_id,
                 language=DEFAULT_LANGUAGE,
-                context={
-                    "ticket": ticket.id,
-                    "question": ticket.question,
-                    "language": ticket.language,
-                },
+                context={"ticket": ticket, "question": question, "language": language},
             )
         )
         self.say("support_sent")
         self.prompt_after_answer()
         return True
+
+    def on_accept(self) -> bool:
+        """Take the text kept from the last message as the current step's answer."""
+        step = self.spec.steps.get(self.state)
+        text = self.pending_text
+        if ACCEPT not in (self.pending_action or "") or not text or step is None:
+            return False
+        return step.kind == "text" and self.store_text_answer(step, text)
 
     def set_answer(self, step_id: str, value: str) -> None:
         """Store an answer, then drop later answers it made invalid (e.g. a new ID type)."""

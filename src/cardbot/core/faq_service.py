@@ -19,8 +19,8 @@ FILE_NOTE = "faq/"
 AnswerCheck = Callable[[str, str, Mapping[str, Any]], str | None]
 
 _ZH_QUESTION = re.compile(
-    r"[?？]|吗|么|什么|怎么|怎样|如何|多久|多少|几|哪|为什么|为何|能否|可否|是否|"
-    r"能不能|可不可以|有没有|啥|咋"
+    r"[?？]|[吗呢么][\s。.!！~～]*$|什么|怎么|怎样|如何|多久|多少|几天|几个|几时|为什么|为何|"
+    r"能否|可否|是否|能不能|可不可以|有没有|哪里|哪些|哪个|哪儿|啥时候|干啥|咋办"
 )
 _EN_QUESTION = re.compile(
     r"\?|^(how|what|when|why|where|who|which|can|could|do|does|did|is|are|will|would|should|"

@@ -72,6 +72,7 @@ class Applicant:
     album_group: str | None = None
     album_step: str | None = None
     pending_action: str | None = None
+    pending_text: str | None = None
     staff_action: str | None = None
     staff_draft: str | None = None
     version: int = 0
@@ -108,4 +109,4 @@ class SupportTicket:
     chat_id: int
     question: str
     language: str
-    status: str = "offered"
+    status: str = "sent"

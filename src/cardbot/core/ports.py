@@ -106,6 +106,10 @@ class SupportRepository(Protocol):
         """Record a question for a person; returns the ticket number."""
         ...
 
+    def count_recent(self, user_id: int, since: datetime) -> int:
+        """How many questions the user handed to a person since `since`."""
+        ...
+
     def ticket(self, ticket_id: int) -> SupportTicket | None:
         """The ticket, if it exists."""
         ...

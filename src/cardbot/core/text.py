@@ -37,3 +37,11 @@ _ID = re.compile(r"[0-9]{1,18}")
 def parse_id(text: str) -> int | None:
     """A database or Telegram id typed or sent in button data: 1 to 18 ASCII digits, or None."""
     return int(text) if _ID.fullmatch(text) else None
+
+
+_DIGIT_RUN = re.compile(r"[0-9]{5,}[0-9xX]?")
+
+
+def mask_digits(text: str) -> str:
+    """Text with every run of five or more digits (ID, phone, code numbers) replaced by #."""
+    return _DIGIT_RUN.sub("#", text)

@@ -75,6 +75,7 @@ class ApplicantRow(Base):
     album_group: Mapped[str | None] = mapped_column(String(64))
     album_step: Mapped[str | None] = mapped_column(String(64))
     pending_action: Mapped[str | None] = mapped_column(String(32))
+    pending_text: Mapped[str | None] = mapped_column(Text)
     staff_action: Mapped[str | None] = mapped_column(String(64))
     staff_draft: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

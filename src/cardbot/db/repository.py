@@ -99,6 +99,7 @@ class SqlUnitOfWork:
             album_group=row.album_group,
             album_step=row.album_step,
             pending_action=row.pending_action,
+            pending_text=row.pending_text,
             staff_action=row.staff_action,
             staff_draft=row.staff_draft,
             version=row.version,
@@ -120,6 +121,7 @@ class SqlUnitOfWork:
         row.album_group = applicant.album_group
         row.album_step = applicant.album_step
         row.pending_action = applicant.pending_action
+        row.pending_text = applicant.pending_text
         row.staff_action = applicant.staff_action
         row.staff_draft = applicant.staff_draft
         previous_id = row.application_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -182,12 +184,23 @@ class SqlSupportRepository:
             chat_id=chat_id,
             question=question[:MAX_TICKET_QUESTION],
             language=language,
-            status="offered",
+            status="sent",
             created_at=self.clock.now(),
         )
         self.session.add(row)
         self.session.flush()
         return row.id
+
+    def count_recent(self, user_id: int, since: datetime) -> int:
+        """How many questions the user handed to a person since `since`."""
+        return int(
+            self.session.execute(
+                select(func.count())
+                .select_from(SupportTicketRow)
+                .where(SupportTicketRow.user_id == user_id, SupportTicketRow.created_at >= since)
+            ).scalar()
+            or 0
+        )
 
     def ticket(self, ticket_id: int) -> SupportTicket | None:
         """The ticket, if it exists."""
