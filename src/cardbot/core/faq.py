@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import itemgetter
 
 import opencc
 import snowballstemmer
@@ -19,6 +18,7 @@ from rapidfuzz import fuzz, process
 
 FAQ_LANGUAGES = ("zh", "en")
 NOT_OURS = "~not-ours"
+MAX_CORRECTIONS = 20_000
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,42 @@ class _Indexed:
     entry: FaqEntry
     variants: list[tuple[frozenset[str], float]]
     vocabulary: frozenset[str]
-    keywords: list[tuple[str, frozenset[str]]]
+    keywords: list[Keyword]
 
     def keyword_hits(self, text: str, terms: Set[str]) -> int:
-        """How many intent keywords the question contains, as text or as (corrected) terms."""
-        return sum(1 for phrase, words in self.keywords if phrase in text or words <= terms)
+        """How many intent keywords the question contains."""
+        return sum(1 for keyword in self.keywords if keyword.found(text, terms))
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """An intent cue: found as a phrase (whole words in English), or as two or more of the
+    question's (spelling-corrected) terms."""
+
+    phrase: str
+    terms: frozenset[str]
+    pattern: re.Pattern[str] | None
+    characters: frozenset[str]
+
+    @classmethod
+    def of(cls, phrase: str) -> Keyword:
+        """The cue for one keyword of an entry."""
+        pattern = (
+            re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
+            if phrase.isascii()
+            else None
+        )
+        characters = frozenset(c for c in phrase if _CJK.match(c) and c not in _ZH_STOP)
+        terms = frozenset(t for t in tokens(phrase) if t[0] != "~")
+        return cls(phrase, terms, pattern, characters if len(characters) >= 3 else frozenset())
+
+    def found(self, text: str, terms: Set[str]) -> bool:
+        """True when the question contains this cue."""
+        if self.pattern.search(text) if self.pattern else self.phrase in text:
+            return True
+        if self.characters and self.characters <= terms:  # 换了法人 for 法人换了
+            return True
+        return len(self.terms) >= 2 and self.terms <= terms
 
 
 @dataclass(frozen=True)
@@ -139,6 +170,7 @@ class MatcherSettings:
     unknown_idf: float = 0.5
     min_telling_terms: int = 2
     rare_idf: float = 2.0
+    keyword_shield: float = 0.05
 
 
 class FaqMatcher:
@@ -155,7 +187,7 @@ class FaqMatcher:
     ) -> None:
         self.settings = settings or MatcherSettings()
         self.entries: dict[str, FaqEntry] = {}
-        raw: list[tuple[FaqEntry, list[frozenset[str]], list[str]]] = []
+        raw: list[tuple[FaqEntry, list[frozenset[str]], list[str], frozenset[str]]] = []
         postings: dict[str, set[int]] = defaultdict(set)
         # Questions the FAQ must not answer form one more "entry"; winning it means refusing.
         not_ours = FaqEntry(NOT_OURS, {"zh": tuple(negatives)}, {}) if negatives else None
@@ -167,7 +199,7 @@ class FaqMatcher:
             vocabulary = frozenset().union(*variants, *(tokens(k) for k in keywords))
             for term in vocabulary:
                 postings[term].add(len(raw))
-            raw.append((entry, variants, keywords))
+            raw.append((entry, variants, keywords, vocabulary))
             if entry is not not_ours:
                 self.entries[entry.id] = entry
         count = max(len(raw), 1)
@@ -181,14 +213,12 @@ class FaqMatcher:
             _Indexed(
                 entry,
                 [(variant, sum(self._idf[t] for t in variant)) for variant in variants],
-                frozenset().union(*variants, *(tokens(k) for k in keywords)),
-                [
-                    (k, frozenset(t for t in tokens(k) if t[0] != "~") or frozenset({k}))
-                    for k in keywords
-                ],
+                vocabulary,
+                [Keyword.of(k) for k in keywords],
             )
-            for entry, variants, keywords in raw
+            for entry, variants, keywords, vocabulary in raw
         ]
+        self._corrections: dict[str, str] = {}
         self._english_vocabulary = sorted(t for t in postings if t.isascii() and len(t) >= 4)
         self._our_vocabulary = frozenset().union(
             *(i.vocabulary for i in self._indexed if i.entry.id != NOT_OURS)
@@ -198,15 +228,19 @@ class FaqMatcher:
         """How telling a term is: rare across entries means telling; unknown terms count too."""
         return self._idf.get(term, self._unknown)
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - one matcher per FAQ version, few of them live
     def _resolve(self, term: str) -> str:
-        """A misspelt English word mapped to the FAQ's closest word, if one is close."""
+        """A misspelt English word mapped to the FAQ's closest word starting with the same
+        letter, if one is close; everything else as it is."""
         if term in self._postings or not term.isascii() or len(term) < 4 or term[0] == "~":
             return term
-        found = process.extractOne(
-            term, self._english_vocabulary, scorer=fuzz.ratio, score_cutoff=80
-        )
-        return str(found[0]) if found else term
+        corrected = self._corrections.get(term)
+        if corrected is None:
+            same_start = [w for w in self._english_vocabulary if w[0] == term[0]]
+            found = process.extractOne(term, same_start, scorer=fuzz.ratio, score_cutoff=80)
+            corrected = str(found[0]) if found else term
+            if len(self._corrections) < MAX_CORRECTIONS:
+                self._corrections[term] = corrected
+        return corrected
 
     def match(self, question: str) -> FaqMatch:
         """The entry that answers `question`, or None with the closest entries as candidates."""
@@ -221,15 +255,20 @@ class FaqMatcher:
         mass: dict[int, float] = {}
         postings = self._postings
         for term in terms:
-            found = postings.get(term)
+            # Single characters add little but cost much: pairs and pinyin find candidates.
+            found = postings.get(term) if len(term) > 1 or term.isascii() else None
             if not found:
                 continue
             weight = weights[term]
             for index in found:
                 mass[index] = mass.get(index, 0.0) + weight
-        shortlist = heapq.nlargest(self.SHORTLIST, mass.items(), key=itemgetter(1))
+        shortlist = heapq.nlargest(self.SHORTLIST, mass, key=mass.__getitem__)
+        term_set = frozenset(terms)
         scored = sorted(
-            ((self._score(i, text, weights, total, covered), i) for i, covered in shortlist),
+            (
+                (self._score(i, text, weights, total, self._covered(i, term_set, weights)), i)
+                for i in shortlist
+            ),
             reverse=True,
         )
         if not scored:
@@ -238,8 +277,11 @@ class FaqMatcher:
         theirs = [i for _score, i in scored if self._indexed[i].entry.id == NOT_OURS]
         if ours and theirs and any(t not in self._our_vocabulary for t in terms):
             # The question is closer to a question we must not answer than to any of ours,
-            # through words that none of ours use (信用卡, visa, …).
+            # through words that none of ours use (信用卡, visa, …); an intent keyword of
+            # ours raises the bar.
             closest_ours = max(self._closest_variant(i, weights, total) for _s, i in ours[:3])
+            if self._indexed[ours[0][1]].keyword_hits(text, term_set):
+                closest_ours += self.settings.keyword_shield
             if self._closest_variant(theirs[0], weights, total) > closest_ours:
                 scored = [(0.0, theirs[0]), *scored]
         best, best_index = scored[0]
@@ -252,6 +294,10 @@ class FaqMatcher:
         ):
             return FaqMatch(None, ours[0][0] if ours else 0.0, candidates)
         return FaqMatch(best_id, best, candidates)
+
+    def _covered(self, index: int, terms: frozenset[str], weights: Mapping[str, float]) -> float:
+        """The idf mass of the question's terms that the entry knows."""
+        return sum(weights[t] for t in terms & self._indexed[index].vocabulary)
 
     def _closest_variant(self, index: int, weights: Mapping[str, float], total: float) -> float:
         """Weighted overlap (Jaccard) of the question with the entry's closest variant."""
