@@ -410,3 +410,20 @@ def test_support_questions_per_applicant_are_limited(chat: Harness) -> None:
         replies = chat.press(ask_person_button(replies))
     assert "今天已经转给客服 5 个问题" in replies[0].text
     assert len(chat.db.tickets) == 5
+
+
+def test_a_faq_file_changed_after_staff_edits_keeps_the_staff_answer(chat: Harness) -> None:
+    assert chat.faq is not None
+    grant_staff(chat)
+    chat.press("fa:a:legality:zh")
+    chat.text("员工写的回答")
+    chat.press("fa:pub")
+    with chat.unit_of_work() as uow:
+        current = chat.faq.matcher(uow.faq).entries["legality"]
+        changed = current.with_question("zh", "文件里新加的问法")
+        changed = type(changed)(changed.id, changed.questions, {"zh": "文件回答", "en": "file"})
+        assert chat.faq.seed(uow.faq, [changed]) == 1
+        assert chat.faq.seed(uow.faq, [changed]) == 0  # unchanged file: nothing new
+        merged = chat.faq.matcher(uow.faq).entries["legality"]
+    assert merged.answers["zh"] == "员工写的回答"
+    assert "文件里新加的问法" in merged.questions["zh"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,6 +19,8 @@ from cardbot.core.ports import FaqRepository
 from cardbot.core.spec import DialogSpec
 from cardbot.core.workdays import WorkingCalendar, decision_window
 
+log = logging.getLogger(__name__)
+
 FILE_NOTE = "faq/"
 AnswerCheck = Callable[[str, str, Mapping[str, Any]], str | None]
 
@@ -26,6 +32,23 @@ _EN_QUESTION = re.compile(
     r"\?|^(how|what|when|why|where|who|which|can|could|do|does|did|is|are|will|would|should|"
     r"may|shall|have|has)\b"
 )
+
+
+def fingerprint(entry: FaqEntry) -> str:
+    """A short digest of an entry's content, to tell whether a faq/ file changed."""
+    data = json.dumps(dataclasses.asdict(entry), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
+
+
+def merge_questions(from_file: FaqEntry, edited: FaqEntry) -> FaqEntry:
+    """The file's questions, keywords and tags with the edited entry's answers and questions."""
+    questions = {
+        lang: tuple(
+            dict.fromkeys((*from_file.questions.get(lang, ()), *edited.questions.get(lang, ())))
+        )
+        for lang in {*from_file.questions, *edited.questions}
+    }
+    return FaqEntry(from_file.id, questions, edited.answers, from_file.keywords, from_file.tags)
 
 
 def looks_like_question(text: str) -> bool:
@@ -62,14 +85,26 @@ class FaqService:
             return self._matcher
 
     def seed(self, repository: FaqRepository, entries: Iterable[FaqEntry]) -> int:
-        """Store file entries that are new or changed since they were last read from faq/."""
+        """Store file entries that are new or changed since they were last read from faq/.
+
+        A file changed after staff edited its entry in the bot keeps the staff's answers and
+        added questions, and takes the file's new questions, keywords and tags.
+        """
         added = 0
         for entry in entries:
+            note = f"{FILE_NOTE} {fingerprint(entry)}"
             history = repository.history(entry.id)
-            from_files = [r for r in history if r.note == FILE_NOTE]
-            if not from_files or from_files[-1].entry != entry:
-                repository.save_entry(entry, None, FILE_NOTE)
-                added += 1
+            from_files = [r for r in history if r.note.startswith(FILE_NOTE)]
+            if from_files and from_files[-1].note == note:
+                continue
+            latest = history[-1] if history else None
+            if latest is not None and not latest.note.startswith(FILE_NOTE):
+                log.warning(
+                    "faq/%s changed after staff edits: the staff answers are kept", entry.id
+                )
+                entry = merge_questions(entry, latest.entry)
+            repository.save_entry(entry, None, note)
+            added += 1
         return added
 
     def requirements(self) -> list[dict[str, Any]]:
