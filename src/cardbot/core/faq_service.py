@@ -108,17 +108,35 @@ class FaqService:
         return added
 
     def requirements(self) -> list[dict[str, Any]]:
-        """For each category, the documents it needs and those it may skip, as label keys."""
+        """For each category, what it asks for, from dialogs/: the details (label keys), the
+        documents as groups of alternatives (the ID card's two sides, or the passport page),
+        and the documents it may skip."""
         result = []
         for category in self.spec.categories.values():
-            documents: list[str] = []
-            optional: list[str] = []
+            fields: list[str] = []
+            required: list[list[list[str]]] = []
+            optional: list[list[list[str]]] = []
+            branch_on: tuple[str, ...] | None = None
             for step_id in category.steps:
                 step = self.spec.steps[step_id]
-                target = optional if step_id in category.optional else documents
-                target += [f"document.{slot}" for slot in step.slots]
+                if step.kind != "document":
+                    fields.append(f"step.{step_id}")
+                    continue
+                documents = [f"document.{slot}" for slot in step.slots]
+                groups = optional if step_id in category.optional else required
+                key = tuple(step.when)
+                if key and key == branch_on and groups:
+                    groups[-1].append(documents)  # another alternative of the same choice
+                else:
+                    groups.append([documents])
+                branch_on = key or None
             result.append(
-                {"category": category.id, "documents": documents, "optional_documents": optional}
+                {
+                    "category": category.id,
+                    "fields": fields,
+                    "documents": required,
+                    "optional_documents": optional,
+                }
             )
         return result
 
