@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,7 +37,7 @@ def faq_ask(settings: Settings, question: str | None, *, language: str, as_json:
             elif answer is None:
                 print(f"(no answer, score {score:.2f})", flush=True)
             else:
-                print(answer, flush=True)
+                print(" ".join(answer.split("\n")), flush=True)
     finally:
         runtime.close()
     return 0
@@ -67,6 +68,10 @@ def faq_export(settings: Settings, folder: Path) -> int:
         runtime.close()
     for path in write_faq(folder, entries):
         print(path)
+    if settings.faq_dir is not None and (settings.faq_dir / "negative").is_dir():
+        # the out-of-scope examples live only in files: carry them along
+        shutil.copytree(settings.faq_dir / "negative", folder / "negative", dirs_exist_ok=True)
+        print(folder / "negative")
     return 0
 
 

@@ -101,6 +101,7 @@ def test_faq_export_writes_the_current_entries_back_in_the_faq_format(tmp_path: 
     assert result.returncode == 0, result.stderr
     exported = sorted(p.name for p in (tmp_path / "out").glob("*.yaml"))
     assert exported == sorted(p.name for p in FAQ.glob("*.yaml"))
+    assert (tmp_path / "out" / "negative" / "out-of-scope.yaml").is_file()
     check = cardbot(tmp_path, "faq", "check", str(tmp_path / "out"))
     assert check.returncode == 0, check.stderr
 

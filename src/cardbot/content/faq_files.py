@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from cardbot.content.loader import ContentError, read_yaml
-from cardbot.core.faq import FAQ_LANGUAGES, FaqEntry
+from cardbot.core.faq import ENTRY_ID, FAQ_LANGUAGES, FaqEntry
 
 
 def entry_from_data(data: Any, where: str) -> FaqEntry:
@@ -66,6 +66,11 @@ def load_faq(folder: Path) -> list[FaqEntry]:
     seen: dict[str, Path] = {}
     for path in sorted(folder.glob("*.yaml")):
         entry = entry_from_data(read_yaml(path), str(path))
+        if not ENTRY_ID.match(entry.id):
+            raise ContentError(
+                f"{path}: id: use 2–40 lower-case letters, digits and hyphens (it goes into "
+                "button data, which Telegram limits to 64 bytes)"
+            )
         if entry.id != path.stem:
             raise ContentError(f"{path}: id: {entry.id!r} must match the file name")
         if entry.id in seen:

@@ -24,7 +24,7 @@ from cardbot.core.events import (
     Unsupported,
     UserRef,
 )
-from cardbot.core.faq import FaqEntry, FaqMatch, normalise
+from cardbot.core.faq import MAX_LISTED, FaqEntry, FaqMatch, normalise
 from cardbot.core.faq_service import FaqService, looks_like_question
 from cardbot.core.files import check_file
 from cardbot.core.flow import FlowMachine, FlowModel
@@ -37,6 +37,7 @@ from cardbot.core.spec import DialogSpec, Step
 from cardbot.core.staff import ADMIN_COMMANDS, STAFF_COMMANDS, StaffDesk
 from cardbot.core.text import mask_digits, mask_id_number
 from cardbot.core.validation import VALIDATORS
+from cardbot.core.workdays import REVIEW_MAX_DAYS, REVIEW_MIN_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -321,13 +322,20 @@ class Turn:
                 return False
         return True
 
-    def reply_from_source(self, source: str, context: Mapping[str, Any], language: str) -> Reply:
+    def reply_from_source(
+        self,
+        source: str,
+        context: Mapping[str, Any],
+        language: str,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+    ) -> Reply:
         """A message rendered from a template text (an FAQ answer)."""
         return Reply(
             template="faq_answer",
             chat_id=self.applicant.chat_id,
             language=language,
             context=context,
+            buttons=buttons,
             source=source,
         )
 
@@ -633,14 +641,10 @@ class Turn:
             return False
         language = self.applicant.language
         source = entry.answers.get(language) or entry.answers[DEFAULT_LANGUAGE]
+        context = self.service.faq.answer_context(self.applicant, self.today())
         self.replies.append(
-            Reply(
-                template="faq_answer",
-                chat_id=self.applicant.chat_id,
-                language=language,
-                context=self.service.faq.answer_context(self.applicant, self.today()),
-                buttons=((Button("button.more_questions", "faq:list"),),),
-                source=source,
+            self.reply_from_source(
+                source, context, language, ((Button("button.more_questions", "faq:list"),),)
             )
         )
         return True
@@ -683,7 +687,7 @@ class Turn:
             self.say("faq_list", ())
             return
         language = self.applicant.language
-        entries = self.service.faq.matcher(self.uow.faq).entries.values()
+        entries = list(self.service.faq.matcher(self.uow.faq).entries.values())[:MAX_LISTED]
         rows = tuple(
             (Button("", f"faq:{entry.id}", text=_first_question(entry, language)),)
             for entry in entries
@@ -856,7 +860,9 @@ class Turn:
         app.number = self.uow.next_application_number(local_time(now).year)
         app.status = Status.SUBMITTED
         app.submitted_at = now
-        self.say("submitted", number=app.number, min_days=3, max_days=10)
+        self.say(
+            "submitted", number=app.number, min_days=REVIEW_MIN_DAYS, max_days=REVIEW_MAX_DAYS
+        )
 
     def cancel_application(self) -> None:
         """Throw the draft away, documents included."""

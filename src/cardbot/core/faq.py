@@ -18,6 +18,8 @@ from rapidfuzz import fuzz, process
 
 FAQ_LANGUAGES = ("zh", "en")
 NOT_OURS = "~not-ours"
+ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+MAX_LISTED = 90  # Telegram allows 100 buttons in one message
 MAX_CORRECTIONS = 20_000
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cardbot.core.faq import FAQ_LANGUAGES, FaqEntry
+from cardbot.core.faq import ENTRY_ID, FAQ_LANGUAGES, MAX_LISTED, FaqEntry
 from cardbot.core.replies import Button
 from cardbot.core.roles import ADMIN, ASSIGNABLE_ROLES, STAFF, roles_of
 from cardbot.core.text import parse_id
@@ -22,10 +21,10 @@ log = logging.getLogger(__name__)
 
 STAFF_COMMANDS = ("faqadmin", "unanswered")
 ADMIN_COMMANDS = ("grant", "revoke", "roles")
-ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MAX_ANSWER = 3000
 MAX_QUESTION = 300
 UNANSWERED_SHOWN = 10
+SUGGESTED_ENTRIES = 2
 NEW_ENTRY_STEPS = ("question:zh", "question:en", "answer:zh", "answer:en")
 
 
@@ -132,7 +131,10 @@ class StaffDesk:
 
     def list_entries(self) -> None:
         """Every entry as a button, and one to add an entry."""
-        rows = [(Button("", f"fa:e:{entry_id}", text=entry_id),) for entry_id in self.entries()]
+        rows = [
+            (Button("", f"fa:e:{entry_id}", text=entry_id),)
+            for entry_id in list(self.entries())[:MAX_LISTED]
+        ]
         rows.append((Button("staff.new_entry", "fa:new"),))
         self.turn.say("staff/entries", tuple(rows))
 
@@ -307,12 +309,19 @@ class StaffDesk:
             entry=entry_id,
             revision=revision,
         )
+        self.back_to_application()
         return True
+
+    def back_to_application(self) -> None:
+        """A staff member who is also filling in an application gets their question back."""
+        if self.turn.in_flow():
+            self.turn.prompt()
 
     def discard(self) -> bool:
         """Drop the edit in progress; nothing changes."""
         self.clear()
         self.turn.say("staff/discarded")
+        self.back_to_application()
         return True
 
     def add_question(self, entry_id: str, language: str, question: str) -> None:
@@ -333,6 +342,7 @@ class StaffDesk:
             entry=entry_id,
             question=question,
         )
+        self.back_to_application()
 
     def new_entry_step(self, step: str, draft: dict[str, Any], text: str) -> None:
         """One step of a new entry: id, then a question and an answer in each language."""
@@ -343,8 +353,9 @@ class StaffDesk:
             draft = {"new": True, "entry": text, "questions": {}, "answers": {}}
         else:
             kind, language = step.split(":")
-            if not text or len(text) > (MAX_QUESTION if kind == "question" else MAX_ANSWER):
-                self.turn.say("staff/invalid_question", limit=MAX_QUESTION)
+            limit = MAX_QUESTION if kind == "question" else MAX_ANSWER
+            if not text or len(text) > limit:
+                self.turn.say("staff/invalid_question", limit=limit)
                 return
             draft[f"{kind}s"][language] = text
         following = [
@@ -369,10 +380,15 @@ class StaffDesk:
     def list_unanswered(self) -> None:
         """The most asked unanswered questions, each with attach and dismiss buttons."""
         questions = self.uow.faq.unanswered(UNANSWERED_SHOWN)
+        matcher = self.faq.matcher(self.uow.faq)
         rows = tuple(
             (
-                Button("staff.attach", f"ua:a:{q.id}", text=f"➕ #{q.id}"),
-                Button("staff.dismiss", f"ua:d:{q.id}", text=f"✖️ #{q.id}"),
+                *(
+                    Button("", f"ua:t:{q.id}:{entry_id}", text=f"#{q.id} → {entry_id}")
+                    for entry_id in matcher.match(q.question).candidates[:SUGGESTED_ENTRIES]
+                ),
+                Button("", f"ua:a:{q.id}", text=f"#{q.id} ➕"),
+                Button("", f"ua:d:{q.id}", text=f"#{q.id} ✖️"),
             )
             for q in questions
         )
@@ -389,7 +405,7 @@ class StaffDesk:
         """Which entry should this question lead to?"""
         rows = tuple(
             (Button("", f"ua:t:{question_id}:{entry_id}", text=entry_id),)
-            for entry_id in self.entries()
+            for entry_id in list(self.entries())[:MAX_LISTED]
         )
         self.turn.say("staff/attach_choose", rows, question=question_id)
         return True
