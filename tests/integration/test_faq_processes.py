@@ -109,16 +109,21 @@ def test_faq_export_writes_the_current_entries_back_in_the_faq_format(tmp_path: 
 def test_faq_check_names_what_is_wrong(tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "a.yaml").write_text(
-        "id: a\nquestions: {zh: [问], en: [q]}\nanswer: {zh: '{{ nope }}', en: ok}\n", "utf-8"
+    (broken / "aa.yaml").write_text(
+        "id: aa\nquestions: {zh: [问], en: [q]}\nanswer: {zh: '{{ nope }}', en: ok}\n", "utf-8"
     )
-    (broken / "b.yaml").write_text("id: b\nquestions: {zh: [问]}\nanswer: {zh: x}\n", "utf-8")
+    (broken / "bb.yaml").write_text("id: bb\nquestions: {zh: [问]}\nanswer: {zh: x}\n", "utf-8")
     result = cardbot(tmp_path, "faq", "check", str(broken))
     assert result.returncode == 1
-    assert f"{broken / 'b.yaml'}: questions.en: missing" in result.stderr
-    (broken / "b.yaml").unlink()
+    assert f"{broken / 'bb.yaml'}: questions.en: missing" in result.stderr
+    (broken / "bb.yaml").unlink()
     result = cardbot(tmp_path, "faq", "check", str(broken))
-    assert f"{broken / 'a'}.yaml: answer.zh: UndefinedError" in result.stderr
+    assert f"{broken / 'aa'}.yaml: answer.zh: UndefinedError" in result.stderr
+    (broken / "x:y.yaml").write_text(
+        "id: 'x:y'\nquestions: {zh: [问], en: [q]}\nanswer: {zh: a, en: a}\n", "utf-8"
+    )
+    result = cardbot(tmp_path, "faq", "check", str(broken))
+    assert f"{broken / 'x:y.yaml'}: id: use 2–40 lower-case letters" in result.stderr
 
 
 def test_roles_are_granted_listed_and_revoked_from_the_command_line(tmp_path: Path) -> None:
