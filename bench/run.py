@@ -18,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import faq
 import prescreen
 
+import e2e
+
 
 def main() -> None:
     """Run every benchmark and print the results."""
@@ -44,7 +46,14 @@ def main() -> None:
     )
     for entries, cost in faq_results["us_per_query"].items():
         print(f"{entries:>5} entries: {cost:7.0f} µs per question")
+    print("\n== end to end: cardbot against a bare python-telegram-bot bot")
+    e2e_results = e2e.run(quick=args.quick)
+    for line in e2e.table(e2e_results):
+        print(line)
+    bare, ours = e2e_results["bare"], e2e_results["cardbot sqlite"]
     headline = {
+        "cpu_per_update_ratio": round(ours.cpu_ms_per_update / bare.cpu_ms_per_update, 2),
+        "p99_ms": round(ours.percentile(0.99), 1),
         "faq_us_per_query_1000": round(faq_results["us_per_query"][1000], 1),
         "faq_in_scope_accuracy": round(faq_results["in_scope_accuracy"], 4),
         "faq_out_of_scope_refusal": round(faq_results["out_of_scope_refusal"], 4),

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 POLL_TIMEOUT = 30
-BUSY_POLL_INTERVAL = 0.5
+BUSY_POLL_INTERVAL = 0.1
 SHUTDOWN_GRACE = 30.0
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
