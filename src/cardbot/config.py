@@ -32,6 +32,7 @@ class Settings:
     faq_dir: Path | None = None
     admin_ids: frozenset[int] = frozenset()
     support_chat_id: int | None = None
+    messages_per_second: float = 30.0
 
     @property
     def documents_dir(self) -> Path:
@@ -88,6 +89,17 @@ def _chat_id(env: Mapping[str, str], name: str) -> int | None:
         ) from None
 
 
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    try:
+        rate = float(raw) if raw else default
+    except ValueError:
+        rate = -1.0
+    if not 0 < rate <= 10_000:
+        raise ConfigError(f"{name} must be a number of messages per second, e.g. 30")
+    return rate
+
+
 def _user_ids(env: Mapping[str, str], name: str) -> frozenset[int]:
     raw = env.get(name) or ""
     try:
@@ -138,4 +150,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         faq_dir=faq_dir if faq_dir.is_dir() else None,
         admin_ids=_user_ids(env, "CARDBOT_ADMIN_IDS"),
         support_chat_id=_chat_id(env, "CARDBOT_SUPPORT_CHAT_ID"),
+        messages_per_second=_rate(env, "CARDBOT_MESSAGES_PER_SECOND", 30.0),
     )

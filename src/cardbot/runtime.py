@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,6 +21,8 @@ from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
 from cardbot.storage.local import LocalDocumentStore
 
+DATABASE_WORKERS = 8
+
 
 class SystemClock:
     """The real time, in UTC."""
@@ -37,9 +40,11 @@ class Runtime:
     engine: Engine
     service: ConversationService
     renderer: Renderer
+    executor: ThreadPoolExecutor
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and the worker threads."""
+        self.executor.shutdown(wait=True)
         self.engine.dispose()
 
 
@@ -72,4 +77,10 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         admin_ids=settings.admin_ids,
         support_chat_id=settings.support_chat_id,
     )
-    return Runtime(settings=settings, engine=engine, service=service, renderer=renderer)
+    # SQLite takes one writer at a time: one worker thread applies events in turn instead of
+    # several threads waiting on the database lock; other databases get a small pool.
+    workers = 1 if engine.dialect.name == "sqlite" else DATABASE_WORKERS
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cardbot-core")
+    return Runtime(
+        settings=settings, engine=engine, service=service, renderer=renderer, executor=executor
+    )

@@ -78,7 +78,10 @@ class TelegramBridge:
             )
             if incoming is None:
                 return
-            replies = await asyncio.to_thread(self.runtime.service.handle, incoming)
+            loop = asyncio.get_running_loop()
+            replies = await loop.run_in_executor(
+                self.runtime.executor, self.runtime.service.handle, incoming
+            )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         await self.send(context, replies)
@@ -157,7 +160,9 @@ def build_application(runtime: Runtime) -> BotApplication:
         .base_url(f"{settings.bot_api_url}/bot")
         .base_file_url(f"{settings.bot_api_url}/file/bot")
         .concurrent_updates(PerUserUpdateProcessor())
-        .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES))
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.messages_per_second, max_retries=SEND_RETRIES)
+        )
         .post_init(post_init)
         .updater(None)
         .build()

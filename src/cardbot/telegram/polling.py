@@ -108,7 +108,7 @@ class ConfirmingPoller:
                 break
             failures = 0
             if not self.accept(updates) and self.in_flight:
-                await self._wait(BUSY_POLL_INTERVAL, until_progress=True)
+                await self._wait(BUSY_POLL_INTERVAL)
         await self._drain()
 
     async def _fetch(self, timeout: int) -> list[Update] | None:
