@@ -41,7 +41,6 @@ class ConfirmingPoller:
         self.in_flight: dict[int, asyncio.Task[None]] = {}
         self.finished: set[int] = set()
         self.next_offset: int | None = None
-        self._progress = asyncio.Event()
 
     @property
     def confirm_offset(self) -> int | None:
@@ -62,7 +61,6 @@ class ConfirmingPoller:
         self.finished.add(update_id)
         if not task.cancelled() and task.exception() is not None:
             log.error("update %s failed: %s", update_id, task.exception().__class__.__name__)
-        self._progress.set()
 
     def accept(self, updates: list[Update]) -> bool:
         """Dispatch the updates not seen before; True when there was at least one."""
@@ -133,17 +131,10 @@ class ConfirmingPoller:
             return None
         return list(fetch.result())
 
-    async def _wait(self, seconds: float, *, until_progress: bool = False) -> None:
-        """Sleep up to `seconds`, waking early on `stop` (or on a finished update)."""
-        self._progress.clear()
-        waiters = [asyncio.ensure_future(self.stop.wait())]
-        if until_progress:
-            waiters.append(asyncio.ensure_future(self._progress.wait()))
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+    async def _wait(self, seconds: float) -> None:
+        """Sleep up to `seconds`, waking early on `stop`."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), seconds)
 
     async def _drain(self) -> None:
         """Finish what is in flight, then confirm it so it is not delivered again."""
