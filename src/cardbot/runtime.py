@@ -21,7 +21,7 @@ from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
 from cardbot.storage.local import LocalDocumentStore
 
-DATABASE_WORKERS = 8
+CORE_WORKERS = 8
 
 
 class SystemClock:
@@ -77,10 +77,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         admin_ids=settings.admin_ids,
         support_chat_id=settings.support_chat_id,
     )
-    # SQLite takes one writer at a time: one worker thread applies events in turn instead of
-    # several threads waiting on the database lock; other databases get a small pool.
-    workers = 1 if engine.dialect.name == "sqlite" else DATABASE_WORKERS
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cardbot-core")
+    # Events are applied in worker threads, so one applicant's slow upload check does not hold
+    # up the others (SQLite still takes one writer at a time, queueing in BEGIN IMMEDIATE).
+    executor = ThreadPoolExecutor(max_workers=CORE_WORKERS, thread_name_prefix="cardbot-core")
     return Runtime(
         settings=settings, engine=engine, service=service, renderer=renderer, executor=executor
     )
