@@ -95,8 +95,6 @@ STAFF_LABELS = (
     "discard",
     "roll_back",
     "publish",
-    "attach",
-    "dismiss",
 )
 BUTTONS = (
     "agree",

@@ -35,7 +35,7 @@ from cardbot.core.roles import STAFF, roles_of
 from cardbot.core.screening import Package, PackageDocument, consistency_flags, screen_package
 from cardbot.core.spec import DialogSpec, Step
 from cardbot.core.staff import ADMIN_COMMANDS, STAFF_COMMANDS, StaffDesk
-from cardbot.core.text import mask_digits, mask_id_number
+from cardbot.core.text import mask_digits
 from cardbot.core.validation import VALIDATORS
 from cardbot.core.workdays import REVIEW_MAX_DAYS, REVIEW_MIN_DAYS
 
@@ -989,6 +989,3 @@ def _first_question(entry: FaqEntry, language: str) -> str:
 
 def _date_text(value: datetime | None) -> str | None:
     return local_date(value).isoformat() if value is not None else None
-
-
-__all__ = ["ConversationService", "language_for", "mask_id_number"]
