@@ -80,7 +80,7 @@ def _run(settings: Settings) -> int:
     _configure_logging()
     runtime = build_runtime(settings)
     try:
-        run_until_signalled(build_application(runtime))
+        run_until_signalled(build_application(runtime), runtime.inbox)
     except InvalidToken:
         raise ConfigError(
             "the Bot API server rejected CARDBOT_TOKEN: copy the token again from @BotFather"

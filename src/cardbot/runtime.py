@@ -16,6 +16,7 @@ from cardbot.content.render import Renderer
 from cardbot.core.conversation import ConversationService
 from cardbot.core.faq_service import FaqService
 from cardbot.core.ports import UnitOfWork
+from cardbot.db.inbox import SqlInbox
 from cardbot.db.migrate import upgrade
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
@@ -41,6 +42,7 @@ class Runtime:
     service: ConversationService
     renderer: Renderer
     executor: ThreadPoolExecutor
+    inbox: SqlInbox
 
     def close(self) -> None:
         """Release database connections and the worker threads."""
@@ -81,5 +83,10 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     # up the others (SQLite still takes one writer at a time, queueing in BEGIN IMMEDIATE).
     executor = ThreadPoolExecutor(max_workers=CORE_WORKERS, thread_name_prefix="cardbot-core")
     return Runtime(
-        settings=settings, engine=engine, service=service, renderer=renderer, executor=executor
+        settings=settings,
+        engine=engine,
+        service=service,
+        renderer=renderer,
+        executor=executor,
+        inbox=SqlInbox(sessions),
     )

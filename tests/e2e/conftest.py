@@ -59,7 +59,7 @@ class RunningBot:
         application = build_application(self.runtime)
         self._stop = asyncio.Event()
         ready = asyncio.Event()
-        self._task = asyncio.create_task(serve(application, self._stop, ready))
+        self._task = asyncio.create_task(serve(application, self._stop, self.runtime.inbox, ready))
         await asyncio.wait_for(ready.wait(), 15)
 
     async def stop(self) -> None:

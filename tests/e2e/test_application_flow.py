@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from pathlib import Path
@@ -312,3 +313,42 @@ async def test_one_applicants_slow_update_does_not_hold_up_another(
     await quick.say("/start", replies=2)
     assert time.monotonic() - started < 2.0
     await slow.replies(2)
+
+
+async def test_updates_kept_in_the_inbox_are_handled_after_a_restart(
+    api: BotApiStandIn, bot: RunningBot, tmp_path: Path
+) -> None:
+    person = Person(api, FakeUser(512, "I", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await bot.stop()
+    assert bot.runtime is not None
+    # an update fetched and kept, but not handled, when the process died
+    kept = {
+        "update_id": 99_001,
+        "message": {
+            "message_id": 77,
+            "date": 0,
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            "chat": {"id": person.user.id, "type": "private", "first_name": "I"},
+            "from": {"id": person.user.id, "is_bot": False, "first_name": "I"},
+        },
+    }
+    again = RunningBot(api, tmp_path, None)
+    from cardbot.runtime import build_runtime
+
+    seeding = build_runtime(again.settings)
+    seeding.inbox.store(123456, {99_001: json.dumps(kept)})
+    seeding.close()
+    await again.start()
+    try:
+        help_text, _question = await person.replies(2)
+        assert "/status" in help_text.plain
+        assert again.runtime is not None
+        for _ in range(50):  # it leaves the inbox right after being handled
+            if not again.runtime.inbox.pending(123456):
+                break
+            await asyncio.sleep(0.05)
+        assert again.runtime.inbox.pending(123456) == []
+    finally:
+        await again.stop()

@@ -1,11 +1,12 @@
-"""Long polling that confirms an update to Telegram only after it was handled.
+"""Long polling that loses no update, even when the process dies.
 
 python-telegram-bot's own Updater confirms updates as soon as they are fetched, so a crash
-while they wait in its queue loses them. Here each fetched update is handed to the application's
-update processor (one applicant's updates strictly in order, different applicants concurrently)
-and polling goes on; the offset sent with each getUpdates call, which confirms everything below
-it, never passes an update still being handled. A crash makes Telegram deliver the unconfirmed
-updates again, and the update ids recorded with each change make a repeat harmless.
+while they wait in its queue loses them. Here each fetched batch is first written to the
+database inbox, and only then confirmed to Telegram (by the next getUpdates call); each update
+is handed to the application's update processor (one applicant's updates strictly in order,
+different applicants concurrently) and leaves the inbox once handled. After a crash the inbox
+is handled first; an update handled but not yet removed is applied once anyway, because the
+update ids recorded with each change make a repeat harmless.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import signal
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
@@ -26,68 +28,89 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 POLL_TIMEOUT = 30
-BUSY_POLL_INTERVAL = 0.1
 SHUTDOWN_GRACE = 30.0
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-class ConfirmingPoller:
-    """Fetches updates, hands each to the update processor, confirms only finished ones."""
+class Inbox(Protocol):
+    """Where fetched updates wait, durably, until handled."""
 
-    def __init__(self, application: BotApplication, stop: asyncio.Event) -> None:
+    def store(self, bot_id: int, updates: dict[int, str]) -> None:
+        """Keep these updates (update id → JSON)."""
+        ...
+
+    def pending(self, bot_id: int) -> list[str]:
+        """The updates kept and not yet handled, oldest first."""
+        ...
+
+    def remove(self, bot_id: int, update_id: int) -> None:
+        """Forget an update once it was handled."""
+        ...
+
+
+class ConfirmingPoller:
+    """Fetches updates, keeps them in the inbox, confirms them, hands each to the processor."""
+
+    def __init__(self, application: BotApplication, stop: asyncio.Event, inbox: Inbox) -> None:
         self.application = application
         self.stop = stop
+        self.inbox = inbox
         self.in_flight: dict[int, asyncio.Task[None]] = {}
-        self.finished: set[int] = set()
         self.next_offset: int | None = None
 
     @property
-    def confirm_offset(self) -> int | None:
-        """Every update below this id is handled: the lowest in flight, else one past the last."""
-        return min(self.in_flight) if self.in_flight else self.next_offset
+    def bot_id(self) -> int:
+        """The bot whose updates these are."""
+        return int(self.application.bot.id)
+
+    async def _in_thread(self, function: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
     def dispatch(self, update: Update) -> None:
         """Start handling one update through the application's update processor."""
-        app = self.application
-        task = asyncio.create_task(
-            app.update_processor.process_update(update, app.process_update(update))
-        )
+        if update.update_id in self.in_flight:
+            return
+        task = asyncio.create_task(self._handle(update))
         self.in_flight[update.update_id] = task
         task.add_done_callback(functools.partial(self._done, update.update_id))
 
+    async def _handle(self, update: Update) -> None:
+        app = self.application
+        await app.update_processor.process_update(update, app.process_update(update))
+        await self._in_thread(self.inbox.remove, self.bot_id, update.update_id)
+
     def _done(self, update_id: int, task: asyncio.Task[None]) -> None:
         self.in_flight.pop(update_id, None)
-        self.finished.add(update_id)
         if not task.cancelled() and task.exception() is not None:
             log.error("update %s failed: %s", update_id, task.exception().__class__.__name__)
 
-    def accept(self, updates: list[Update]) -> bool:
-        """Dispatch the updates not seen before; True when there was at least one."""
-        offset = self.confirm_offset
-        self.finished = {i for i in self.finished if offset is None or i >= offset}
-        fresh = [
-            u
-            for u in updates
-            if u.update_id not in self.in_flight and u.update_id not in self.finished
-        ]
-        for update in fresh:
+    async def accept(self, updates: list[Update]) -> None:
+        """Keep the batch in the inbox (after which it may be confirmed), then handle it."""
+        if not updates:
+            return
+        await self._in_thread(
+            self.inbox.store, self.bot_id, {u.update_id: u.to_json() for u in updates}
+        )
+        last = updates[-1].update_id + 1
+        self.next_offset = last if self.next_offset is None else max(self.next_offset, last)
+        for update in updates:
             self.dispatch(update)
-        if updates:
-            last = updates[-1].update_id + 1
-            self.next_offset = last if self.next_offset is None else max(self.next_offset, last)
-        return bool(fresh)
+
+    async def resume(self) -> None:
+        """Handle what the inbox still holds from before a stop or a crash."""
+        for data in await self._in_thread(self.inbox.pending, self.bot_id):
+            self.dispatch(Update.de_json(json.loads(data), self.application.bot))
 
     async def run(self) -> None:
         """Poll until `stop`, then let in-flight updates finish and confirm them."""
         bot = self.application.bot
         await bot.delete_webhook(drop_pending_updates=False)
+        await self.resume()
         failures = 0
         while not self.stop.is_set():
-            # With updates in flight, Telegram answers at once (it still has them): poll briefly.
-            timeout = 0 if self.in_flight else POLL_TIMEOUT
             try:
-                updates = await self._fetch(timeout)
+                updates = await self._fetch(POLL_TIMEOUT)
             except InvalidToken:
                 raise
             except RetryAfter as exc:
@@ -105,15 +128,14 @@ class ConfirmingPoller:
             if updates is None:
                 break
             failures = 0
-            if not self.accept(updates) and self.in_flight:
-                await self._wait(BUSY_POLL_INTERVAL)
+            await self.accept(updates)
         await self._drain()
 
     async def _fetch(self, timeout: int) -> list[Update] | None:
-        """One getUpdates call; None when `stop` was set meanwhile."""
+        """One getUpdates call (which confirms everything kept so far); None on `stop`."""
         fetch = asyncio.ensure_future(
             self.application.bot.get_updates(
-                offset=self.confirm_offset,
+                offset=self.next_offset,
                 timeout=timeout,
                 allowed_updates=list(ALLOWED_UPDATES),
                 read_timeout=timeout + 10,
@@ -137,23 +159,23 @@ class ConfirmingPoller:
             await asyncio.wait_for(self.stop.wait(), seconds)
 
     async def _drain(self) -> None:
-        """Finish what is in flight, then confirm it so it is not delivered again."""
+        """Finish what is in flight, then confirm the last batch to Telegram."""
         if self.in_flight:
             await asyncio.wait(list(self.in_flight.values()), timeout=SHUTDOWN_GRACE)
-        offset = self.confirm_offset
-        if offset is not None:
+        if self.next_offset is not None:
             with contextlib.suppress(TelegramError):
-                await self.application.bot.get_updates(offset=offset, timeout=0, limit=1)
+                await self.application.bot.get_updates(offset=self.next_offset, timeout=0, limit=1)
 
 
-async def poll_updates(application: BotApplication, stop: asyncio.Event) -> None:
+async def poll_updates(application: BotApplication, stop: asyncio.Event, inbox: Inbox) -> None:
     """Poll and handle updates until `stop`; see ConfirmingPoller."""
-    await ConfirmingPoller(application, stop).run()
+    await ConfirmingPoller(application, stop, inbox).run()
 
 
 async def serve(
     application: BotApplication,
     stop: asyncio.Event,
+    inbox: Inbox,
     ready: asyncio.Event | None = None,
 ) -> None:
     """Start the application, poll until `stop`, then finish in-flight work and shut down."""
@@ -164,12 +186,12 @@ async def serve(
         if ready is not None:
             ready.set()
         try:
-            await poll_updates(application, stop)
+            await poll_updates(application, stop, inbox)
         finally:
             await application.stop()
 
 
-def run_until_signalled(application: BotApplication) -> None:
+def run_until_signalled(application: BotApplication, inbox: Inbox) -> None:
     """Serve until SIGINT or SIGTERM: stop taking updates, finish those in flight, exit."""
 
     async def main() -> None:
@@ -177,6 +199,6 @@ def run_until_signalled(application: BotApplication) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(application, stop)
+        await serve(application, stop, inbox)
 
     asyncio.run(main())
