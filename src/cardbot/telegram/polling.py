@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 POLL_TIMEOUT = 30
 SHUTDOWN_GRACE = 30.0
+MAX_REMEMBERED = 10_000
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -57,6 +58,7 @@ class ConfirmingPoller:
         self.stop = stop
         self.inbox = inbox
         self.in_flight: dict[int, asyncio.Task[None]] = {}
+        self.dispatched: set[int] = set()
         self.next_offset: int | None = None
 
     @property
@@ -69,8 +71,12 @@ class ConfirmingPoller:
 
     def dispatch(self, update: Update) -> None:
         """Start handling one update through the application's update processor."""
-        if update.update_id in self.in_flight:
-            return
+        if update.update_id in self.dispatched:
+            return  # e.g. resumed from the inbox, then delivered again before it was confirmed
+        if len(self.dispatched) > MAX_REMEMBERED:
+            floor = (self.next_offset or 0) - MAX_REMEMBERED // 2
+            self.dispatched = {i for i in self.dispatched if i >= floor}
+        self.dispatched.add(update.update_id)
         task = asyncio.create_task(self._handle(update))
         self.in_flight[update.update_id] = task
         task.add_done_callback(functools.partial(self._done, update.update_id))
