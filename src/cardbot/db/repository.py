@@ -9,6 +9,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Select, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -72,11 +74,21 @@ class SqlUnitOfWork:
         self.session.close()
 
     def claim_update(self, key: str) -> bool:
-        """Record the delivery `key`; False when it was handled before."""
-        if self.session.get(ProcessedUpdateRow, key) is not None:
-            return False
-        self.session.add(ProcessedUpdateRow(key=key, processed_at=self._clock.now()))
-        return True
+        """Record the delivery `key`; False when it was handled before (one statement)."""
+        dialect = self.session.get_bind().dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            if self.session.get(ProcessedUpdateRow, key) is not None:
+                return False
+            self.session.add(ProcessedUpdateRow(key=key, processed_at=self._clock.now()))
+            return True
+        make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        inserted = self.session.execute(
+            make(ProcessedUpdateRow)
+            .values(key=key, processed_at=self._clock.now())
+            .on_conflict_do_nothing()
+            .returning(ProcessedUpdateRow.key)
+        ).first()
+        return inserted is not None
 
     def load_applicant(self, user_id: int) -> Applicant | None:
         """The applicant and their current application, if any."""
