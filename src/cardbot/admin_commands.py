@@ -49,10 +49,11 @@ def _answer(
     faq = runtime.service.faq
     assert faq is not None
     with runtime.service.unit_of_work() as uow:
-        match = faq.matcher(uow.faq).match(question)
+        matcher = faq.matcher(uow.faq)
+        match = matcher.match(question)
         if match.entry_id is None:
             return None, match.score, None
-        entry = faq.matcher(uow.faq).entries[match.entry_id]
+        entry = matcher.entries[match.entry_id]
     source = entry.answers.get(language) or entry.answers["zh"]
     text = runtime.renderer.render_source(source, language, faq.answer_context(None))
     return match.entry_id, match.score, html_to_plain(text)

@@ -24,7 +24,7 @@ from cardbot.core.events import (
     Unsupported,
     UserRef,
 )
-from cardbot.core.faq import MAX_LISTED, FaqEntry, FaqMatch, normalise
+from cardbot.core.faq import MAX_LISTED, FaqEntry, FaqMatch, FaqMatcher, normalise
 from cardbot.core.faq_service import FaqService, looks_like_question
 from cardbot.core.files import check_file
 from cardbot.core.flow import FlowMachine, FlowModel
@@ -205,6 +205,7 @@ class Turn:
     def __post_init__(self) -> None:
         self.spec: DialogSpec = self.service.spec
         self.model = FlowModel(self.spec, self.applicant)
+        self._matcher: FaqMatcher | None = None
         self.pending_action = self.applicant.pending_action
         self.pending_text = self.applicant.pending_text
         self.applicant.pending_action = None
@@ -593,11 +594,18 @@ class Turn:
 
     # -- questions -----------------------------------------------------------------------
 
+    def faq_matcher(self) -> FaqMatcher:
+        """The FAQ matcher for this turn (its freshness is checked once per turn)."""
+        assert self.service.faq is not None
+        if self._matcher is None:
+            self._matcher = self.service.faq.matcher(self.uow.faq)
+        return self._matcher
+
     def faq_match(self, text: str) -> FaqMatch | None:
         """What the FAQ makes of the text, if cardbot has an FAQ."""
         if self.service.faq is None:
             return None
-        return self.service.faq.matcher(self.uow.faq).match(text)
+        return self.faq_matcher().match(text)
 
     def answer_faq_if_confident(self, text: str) -> bool:
         """Answer the question when the FAQ is sure which entry it is."""
@@ -636,7 +644,7 @@ class Turn:
     def answer_faq(self, entry_id: str) -> bool:
         """Send one FAQ entry's answer, in the applicant's language where it exists."""
         assert self.service.faq is not None
-        entry = self.service.faq.matcher(self.uow.faq).entries.get(entry_id)
+        entry = self.faq_matcher().entries.get(entry_id)
         if entry is None:
             return False
         language = self.applicant.language
@@ -657,7 +665,7 @@ class Turn:
         consented = self.applicant.consent_at is not None
         if consented:
             self.uow.faq.record_unanswered(mask_digits(normalise(text))[:MAX_QUESTION], language)
-        entries = self.service.faq.matcher(self.uow.faq).entries
+        entries = self.faq_matcher().entries
         suggest = match.score >= MIN_SUGGESTION_SCORE
         rows: list[tuple[Button, ...]] = [
             (Button("", f"faq:{entry_id}", text=_first_question(entries[entry_id], language)),)
@@ -687,7 +695,7 @@ class Turn:
             self.say("faq_list", ())
             return
         language = self.applicant.language
-        entries = list(self.service.faq.matcher(self.uow.faq).entries.values())[:MAX_LISTED]
+        entries = list(self.faq_matcher().entries.values())[:MAX_LISTED]
         rows = tuple(
             (Button("", f"faq:{entry.id}", text=_first_question(entry, language)),)
             for entry in entries

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from transitions import EventData, Machine
@@ -143,13 +142,6 @@ class FlowMachine:
     def states(self) -> frozenset[str]:
         """Every state the machine knows."""
         return frozenset(self.machine.states)
-
-    def edges(self) -> Iterator[tuple[str, str, str]]:
-        """Every (source, trigger, destination) the machine knows, for diagrams."""
-        for trigger, event in self.machine.events.items():
-            for source, transitions in event.transitions.items():
-                for transition in transitions:
-                    yield source, trigger, transition.dest or source
 
 
 def mermaid_diagram(spec: DialogSpec) -> str:

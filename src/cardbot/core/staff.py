@@ -127,7 +127,7 @@ class StaffDesk:
 
     def entries(self) -> dict[str, FaqEntry]:
         """The current entries, as every process sees them."""
-        return self.faq.matcher(self.uow.faq).entries
+        return self.turn.faq_matcher().entries
 
     def list_entries(self) -> None:
         """Every entry as a button, and one to add an entry."""
@@ -380,7 +380,7 @@ class StaffDesk:
     def list_unanswered(self) -> None:
         """The most asked unanswered questions, each with attach and dismiss buttons."""
         questions = self.uow.faq.unanswered(UNANSWERED_SHOWN)
-        matcher = self.faq.matcher(self.uow.faq)
+        matcher = self.turn.faq_matcher()
         rows = tuple(
             (
                 *(
