@@ -192,10 +192,7 @@ def test_consistency_look_ups_find_other_open_applications(
     chat = Harness(tmp_path, unit_of_work=units, now=NOW)
     for user_id, seeds in ((1, (1, 2)), (2, (1, 3))):
         chat.user = chat.user.__class__(user_id, user_id, "zh")
-        chat.start_as("individual")
-        chat.fill_identity()
-        chat.upload(files.photo(seed=seeds[0]), group=f"g{user_id}")
-        chat.upload(files.photo(seed=seeds[1]), group=f"g{user_id}")
+        chat.complete_individual(seeds)
         chat.press("nav:submit")
     app = chat.applicant.application
     assert app is not None

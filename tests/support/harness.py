@@ -27,6 +27,7 @@ from cardbot.core.events import (
 from cardbot.core.faq_service import FaqService
 from cardbot.core.model import Applicant
 from cardbot.core.ports import DocumentStore, UnitOfWork
+from tests.support import files
 from tests.support.fakes import FixedClock, MemoryDatabase, MemoryDocumentStore, MemoryUnitOfWork
 
 DIALOGS = Path(__file__).resolve().parents[2] / "dialogs"
@@ -153,6 +154,13 @@ class Harness:
         self.command("start")
         self.press("consent:yes")
         self.press(f"cat:{category}")
+
+    def complete_individual(self, seeds: tuple[int, int] = (1, 2)) -> None:
+        """Consent, answer everything an individual is asked, and send both ID card sides."""
+        self.start_as("individual")
+        self.fill_identity()
+        self.upload(files.photo(seed=seeds[0]), group=f"album-{seeds}")
+        self.upload(files.photo(seed=seeds[1]), group=f"album-{seeds}")
 
     def fill_identity(self, *, passport: bool = False) -> None:
         """Answer name, ID type and number, phone."""

@@ -514,20 +514,13 @@ def as_user(chat: Harness, user_id: int) -> None:
     chat.user = chat.user.__class__(user_id, user_id, "zh-hans")
 
 
-def complete_individual(chat: Harness, seeds: tuple[int, int] = (1, 2)) -> None:
-    chat.start_as("individual")
-    chat.fill_identity()
-    chat.upload(files.photo(seed=seeds[0]), group="g")
-    chat.upload(files.photo(seed=seeds[1]), group="g")
-
-
 def test_an_id_number_in_another_open_application_is_flagged_for_reviewers_only(
     chat: Harness,
 ) -> None:
-    complete_individual(chat)
+    chat.complete_individual()
     chat.press("nav:submit")
     as_user(chat, 2002)
-    complete_individual(chat, seeds=(5, 6))
+    chat.complete_individual((5, 6))
     replies = chat.press("nav:submit")
     app = chat.applicant.application
     assert app is not None and app.status == "submitted"
@@ -538,7 +531,7 @@ def test_an_id_number_in_another_open_application_is_flagged_for_reviewers_only(
 
 
 def test_a_document_in_another_open_application_is_flagged(chat: Harness) -> None:
-    complete_individual(chat, seeds=(1, 2))
+    chat.complete_individual((1, 2))
     chat.press("nav:submit")
     as_user(chat, 2003)
     chat.start_as("individual")
@@ -554,7 +547,7 @@ def test_a_document_in_another_open_application_is_flagged(chat: Harness) -> Non
 
 
 def test_submission_screens_the_stored_documents_once_more(chat: Harness) -> None:
-    complete_individual(chat)
+    chat.complete_individual()
     app = chat.applicant.application
     assert app is not None
     chat.documents.blobs[app.documents["id_back"].storage_key] = files.truncated_photo()
@@ -623,7 +616,7 @@ def test_an_old_cancel_confirmation_does_nothing_once_the_applicant_carried_on(
 
 
 def test_a_file_after_submission_points_to_the_status(chat: Harness) -> None:
-    complete_individual(chat)
+    chat.complete_individual()
     chat.press("nav:submit")
     replies = chat.upload(files.photo(seed=9))
     assert "已提交" in replies[-1].text

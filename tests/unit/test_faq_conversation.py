@@ -9,7 +9,6 @@ import pytest
 
 from cardbot.content.render import RenderedMessage
 from cardbot.core.events import SupportReply, Text
-from tests.support import files
 from tests.support.harness import Harness
 
 SUPPORT_CHAT = -100200
@@ -74,10 +73,7 @@ def test_required_documents_are_rendered_from_the_dialogs(chat: Harness) -> None
 
 def test_a_submitted_applicant_sees_their_own_decision_window(tmp_path: Path) -> None:
     chat = Harness(tmp_path, with_faq=True, now=datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
-    chat.start_as("individual")
-    chat.fill_identity()
-    chat.upload(files.photo(seed=1), group="g")
-    chat.upload(files.photo(seed=2), group="g")
+    chat.complete_individual()
     chat.press("nav:submit")
     replies = chat.text("多久能批下来")
     assert "DX-2026-000001" in replies[0].text
@@ -87,10 +83,7 @@ def test_a_submitted_applicant_sees_their_own_decision_window(tmp_path: Path) ->
 
 def test_a_december_window_reaching_2027_says_it_is_an_estimate(tmp_path: Path) -> None:
     chat = Harness(tmp_path, with_faq=True, now=datetime(2026, 12, 24, 2, 0, tzinfo=UTC))
-    chat.start_as("individual")
-    chat.fill_identity()
-    chat.upload(files.photo(seed=1), group="g")
-    chat.upload(files.photo(seed=2), group="g")
+    chat.complete_individual()
     chat.press("nav:submit")
     replies = chat.text("审批需要多长时间？")
     assert "2027-" in replies[0].text
