@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from cardbot.db.models import InboxRow
+from cardbot.db.session import insert_ignoring_duplicates
 
 
 class SqlInbox:
@@ -23,8 +22,6 @@ class SqlInbox:
         if not updates:
             return
         with self._sessions() as session:
-            dialect = session.get_bind().dialect.name
-            make = postgresql_insert if dialect == "postgresql" else sqlite_insert
             rows = [
                 {
                     "bot_id": bot_id,
@@ -34,7 +31,7 @@ class SqlInbox:
                 }
                 for update_id, data in updates.items()
             ]
-            session.execute(make(InboxRow).values(rows).on_conflict_do_nothing())
+            session.execute(insert_ignoring_duplicates(session, InboxRow, rows))
             session.commit()
 
     def pending(self, bot_id: int) -> list[str]:

@@ -9,8 +9,6 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Select, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -38,6 +36,7 @@ from cardbot.db.models import (
     NumberCounterRow,
     ProcessedUpdateRow,
 )
+from cardbot.db.session import UPSERT_DIALECTS, insert_ignoring_duplicates
 from cardbot.db.support_repositories import (
     SqlFaqRepository,
     SqlRoleRepository,
@@ -75,18 +74,16 @@ class SqlUnitOfWork:
 
     def claim_update(self, key: str) -> bool:
         """Record the delivery `key`; False when it was handled before (one statement)."""
-        dialect = self.session.get_bind().dialect.name
-        if dialect not in ("sqlite", "postgresql"):
+        if self.session.get_bind().dialect.name not in UPSERT_DIALECTS:
             if self.session.get(ProcessedUpdateRow, key) is not None:
                 return False
             self.session.add(ProcessedUpdateRow(key=key, processed_at=self._clock.now()))
             return True
-        make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        values = {"key": key, "processed_at": self._clock.now()}
         inserted = self.session.execute(
-            make(ProcessedUpdateRow)
-            .values(key=key, processed_at=self._clock.now())
-            .on_conflict_do_nothing()
-            .returning(ProcessedUpdateRow.key)
+            insert_ignoring_duplicates(self.session, ProcessedUpdateRow, values).returning(
+                ProcessedUpdateRow.key
+            )
         ).first()
         return inserted is not None
 
