@@ -73,6 +73,7 @@ def _run(settings: Settings) -> int:
 
     from cardbot.runtime import build_runtime
     from cardbot.telegram.bot import build_application
+    from cardbot.telegram.jobs import background_jobs
     from cardbot.telegram.polling import run_until_signalled
 
     settings.require_token()
@@ -80,7 +81,8 @@ def _run(settings: Settings) -> int:
     _configure_logging()
     runtime = build_runtime(settings)
     try:
-        run_until_signalled(build_application(runtime), runtime.inbox)
+        application = build_application(runtime)
+        run_until_signalled(application, runtime.inbox, background_jobs(runtime, application))
     except InvalidToken:
         raise ConfigError(
             "the Bot API server rejected CARDBOT_TOKEN: copy the token again from @BotFather"

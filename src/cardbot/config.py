@@ -33,6 +33,10 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     support_chat_id: int | None = None
     messages_per_second: float = 30.0
+    review_chat_id: int | None = None
+    review_language: str = "zh"
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def documents_dir(self) -> Path:
@@ -151,4 +155,30 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_ids=_user_ids(env, "CARDBOT_ADMIN_IDS"),
         support_chat_id=_chat_id(env, "CARDBOT_SUPPORT_CHAT_ID"),
         messages_per_second=_rate(env, "CARDBOT_MESSAGES_PER_SECOND", 30.0),
+        review_chat_id=_chat_id(env, "CARDBOT_REVIEW_CHAT_ID"),
+        review_language=_review_language(env),
+        **_webhook(env),
     )
+
+
+def _review_language(env: Mapping[str, str]) -> str:
+    language = (env.get("CARDBOT_REVIEW_LANGUAGE") or "zh").strip().lower()
+    if language not in ("zh", "en"):
+        raise ConfigError("CARDBOT_REVIEW_LANGUAGE must be zh or en")
+    return language
+
+
+def _webhook(env: Mapping[str, str]) -> dict[str, str | None]:
+    url = (env.get("CARDBOT_WEBHOOK_URL") or "").strip() or None
+    secret = env.get("CARDBOT_WEBHOOK_SECRET") or None
+    if url is None:
+        return {"webhook_url": None, "webhook_secret": None}
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError("CARDBOT_WEBHOOK_URL must be an http(s) URL of the back office")
+    if not secret or len(secret) < 16:
+        raise ConfigError(
+            "CARDBOT_WEBHOOK_SECRET must be set (16 characters or more) when "
+            "CARDBOT_WEBHOOK_URL is: it signs every notification"
+        )
+    return {"webhook_url": url, "webhook_secret": secret}

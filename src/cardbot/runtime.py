@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from cardbot.calendar_cn import ChinaWorkingCalendar
 from cardbot.config import Settings
@@ -17,6 +18,7 @@ from cardbot.core.conversation import ConversationService
 from cardbot.core.faq_service import FaqService
 from cardbot.core.ports import UnitOfWork
 from cardbot.db.inbox import SqlInbox
+from cardbot.db.message_refs import SqlMessageRefs
 from cardbot.db.migrate import upgrade
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
@@ -43,6 +45,8 @@ class Runtime:
     renderer: Renderer
     executor: ThreadPoolExecutor
     inbox: SqlInbox
+    message_refs: SqlMessageRefs
+    sessions: sessionmaker[Session]
 
     def close(self) -> None:
         """Release database connections and the worker threads."""
@@ -64,7 +68,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         return SqlUnitOfWork(sessions, clock)
 
     negatives = load_negatives(settings.faq_dir) if settings.faq_dir else []
-    faq = FaqService(spec, ChinaWorkingCalendar(), renderer.source_problem, negatives)
+    calendar = ChinaWorkingCalendar()
+    faq = FaqService(spec, calendar, renderer.source_problem, negatives)
     if settings.faq_dir is not None:
         entries = load_faq(settings.faq_dir)
         with unit_of_work() as uow:
@@ -78,6 +83,10 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         faq=faq,
         admin_ids=settings.admin_ids,
         support_chat_id=settings.support_chat_id,
+        calendar=calendar,
+        review_chat_id=settings.review_chat_id,
+        review_language=settings.review_language,
+        back_office=settings.webhook_url is not None,
     )
     # Events are applied in worker threads, so one applicant's slow upload check does not hold
     # up the others (SQLite still takes one writer at a time, queueing in BEGIN IMMEDIATE).
@@ -89,4 +98,6 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         renderer=renderer,
         executor=executor,
         inbox=SqlInbox(sessions),
+        message_refs=SqlMessageRefs(sessions),
+        sessions=sessions,
     )

@@ -12,6 +12,7 @@ import pytest
 from cardbot.config import Settings
 from cardbot.runtime import Runtime, build_runtime
 from cardbot.telegram.bot import build_application
+from cardbot.telegram.jobs import background_jobs
 from cardbot.telegram.polling import serve
 from tests.support.botapi_standin import BotApiStandIn
 from tests.support.harness import DIALOGS, FAQ
@@ -37,6 +38,8 @@ class RunningBot:
         *,
         admin_ids: frozenset[int] = frozenset(),
         support_chat_id: int | None = None,
+        review_chat_id: int | None = None,
+        reminder_interval: float = 600.0,
     ) -> None:
         data_dir = workdir / "data"
         self.settings = Settings(
@@ -48,7 +51,9 @@ class RunningBot:
             faq_dir=FAQ,
             admin_ids=admin_ids,
             support_chat_id=support_chat_id,
+            review_chat_id=review_chat_id,
         )
+        self.reminder_interval = reminder_interval
         self.runtime: Runtime | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -57,9 +62,13 @@ class RunningBot:
         """Build everything from the settings and start polling."""
         self.runtime = await asyncio.to_thread(build_runtime, self.settings)
         application = build_application(self.runtime)
+        self.application = application
         self._stop = asyncio.Event()
         ready = asyncio.Event()
-        self._task = asyncio.create_task(serve(application, self._stop, self.runtime.inbox, ready))
+        jobs = background_jobs(self.runtime, application, reminder_interval=self.reminder_interval)
+        self._task = asyncio.create_task(
+            serve(application, self._stop, self.runtime.inbox, ready, background=jobs)
+        )
         await asyncio.wait_for(ready.wait(), 15)
 
     async def stop(self) -> None:

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from cardbot.core.faq import FaqEntry
 from cardbot.core.model import (
     OPEN_STATUSES,
     Applicant,
     Application,
+    AuditEvent,
     FaqRevision,
     SupportTicket,
     UnansweredQuestion,
@@ -38,6 +39,32 @@ class MemoryDatabase:
     unanswered: dict[int, UnansweredQuestion] = field(default_factory=dict)
     roles: set[tuple[int, str]] = field(default_factory=set)
     tickets: dict[int, SupportTicket] = field(default_factory=dict)
+    audit: list[AuditEvent] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MemoryAuditLog:
+    """Audit events in memory, kept on commit."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+        self.pending: list[AuditEvent] = []
+
+    def append(self, event: AuditEvent) -> None:
+        self.pending.append(event)
+
+    def history(self, number: str) -> list[AuditEvent]:
+        return [e for e in [*self.db.audit, *self.pending] if e.number == number]
+
+
+class MemoryOutbox:
+    """Back-office notifications in memory, kept on commit."""
+
+    def __init__(self) -> None:
+        self.pending: list[dict[str, Any]] = []
+
+    def add(self, payload: dict[str, Any]) -> None:
+        self.pending.append(payload)
 
 
 class MemoryFaqRepository:
@@ -141,6 +168,8 @@ class MemoryUnitOfWork:
         self.faq = MemoryFaqRepository(db, clock or FixedClock(datetime(2026, 11, 30, tzinfo=UTC)))
         self.roles = MemoryRoleRepository(db)
         self.support = MemorySupportRepository(db)
+        self.audit = MemoryAuditLog(db)
+        self.outbox = MemoryOutbox()
         self._applicants: dict[int, Applicant | None] = {}
         self._processed: set[str] = set()
         self._counters: dict[int, int] = {}
@@ -169,6 +198,8 @@ class MemoryUnitOfWork:
     def save_applicant(self, applicant: Applicant) -> None:
         if applicant.application is not None and applicant.application.id is None:
             applicant.application.id = next(self.db.next_application_id)
+        if applicant.application is not None:
+            applicant.application.user_id = applicant.user_id
         self._applicants[applicant.user_id] = copy.deepcopy(applicant)
 
     def delete_applicant(self, user_id: int) -> None:
@@ -221,6 +252,20 @@ class MemoryUnitOfWork:
                 return copy.deepcopy(applicant.application)
         return None
 
+    def load_application_by_id(self, application_id: int) -> Application | None:
+        for applicant in self.db.applicants.values():
+            if applicant.application and applicant.application.id == application_id:
+                return copy.deepcopy(applicant.application)
+        return None
+
+    def open_applications(self) -> list[Application]:
+        found = [
+            copy.deepcopy(a.application)
+            for a in self.db.applicants.values()
+            if a.application is not None and a.application.status in OPEN_STATUSES
+        ]
+        return sorted(found, key=lambda app: (app.submitted_at, app.id or 0))
+
     def commit(self) -> None:
         for user_id, applicant in self._applicants.items():
             if applicant is None:
@@ -229,6 +274,9 @@ class MemoryUnitOfWork:
                 self.db.applicants[user_id] = applicant
         self.db.processed |= self._processed
         self.db.counters.update(self._counters)
+        self.db.audit += self.audit.pending
+        self.db.outbox += self.outbox.pending
+        self.audit.pending, self.outbox.pending = [], []
         self.db.commits += 1
         self._applicants.clear()
 

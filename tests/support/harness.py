@@ -52,6 +52,8 @@ class Harness:
         with_faq: bool = False,
         admin_ids: frozenset[int] = frozenset(),
         support_chat_id: int | None = None,
+        review_chat_id: int | None = None,
+        back_office: bool = False,
     ) -> None:
         self.workdir = workdir
         self.spec = load_spec(dialogs)
@@ -82,6 +84,9 @@ class Harness:
             faq=self.faq,
             admin_ids=admin_ids,
             support_chat_id=support_chat_id,
+            calendar=ChinaWorkingCalendar(),
+            review_chat_id=review_chat_id,
+            back_office=back_office,
         )
         self.user = UserRef(user_id=1001, chat_id=1001, language_code="zh-hans")
         self.last: RenderedMessage | None = None
@@ -108,6 +113,10 @@ class Harness:
     def as_user(self, user_id: int, language_code: str = "zh-hans") -> None:
         """Carry on as another person."""
         self.user = UserRef(user_id=user_id, chat_id=user_id, language_code=language_code)
+
+    def in_group(self, user_id: int, chat_id: int, name: str = "审核员") -> None:
+        """Carry on as a person writing in a group (the review or support group)."""
+        self.user = UserRef(user_id=user_id, chat_id=chat_id, language_code="zh-hans", name=name)
 
     def press(self, data: str) -> list[RenderedMessage]:
         """Press a button by its data (which may be forged)."""

@@ -32,6 +32,7 @@ def test_shipped_dialogs_are_complete() -> None:
 def test_every_template_the_core_names_is_required_by_the_check() -> None:
     source = (CORE / "conversation.py").read_text(encoding="utf-8")
     source += (CORE / "staff.py").read_text(encoding="utf-8")
+    source += (CORE / "review.py").read_text(encoding="utf-8")
     named = set(re.findall(r'(?:say|refuse)\(\s*"([a-z_/]+)"', source))
     named |= set(re.findall(r'Reply\(\s*"([a-z_/]+)"', source))
     named |= set(re.findall(r'template = "([a-z_/]+)"', source))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cardbot.content.render import RenderedMessage
-from cardbot.core.events import SupportReply, Text
+from cardbot.core.events import GroupReply, Text
 from tests.support.harness import Harness
 
 SUPPORT_CHAT = -100200
@@ -136,7 +136,7 @@ def test_a_question_handed_to_a_person_is_answered_by_staff(chat: Harness) -> No
     grant_staff(chat)
     staff = chat.user.__class__(STAFF_MEMBER, SUPPORT_CHAT, "zh")
     chat.user = staff
-    replies = chat.send(SupportReply(to_group[0].text, "我们在深圳 <b>总部</b>"))
+    replies = chat.send(GroupReply(to_group[0].text, "我们在深圳 <b>总部</b>"))
     to_applicant = [r for r in replies if r.chat_id == APPLICANT]
     assert "我们在深圳 &lt;b&gt;总部&lt;/b&gt;" in to_applicant[0].text
     assert "姓名" in to_applicant[-1].text
@@ -148,7 +148,7 @@ def test_a_support_reply_from_someone_who_is_not_staff_is_not_relayed(chat: Harn
     replies = chat.press(ask_person_button(chat.text("你们公司在哪个城市？")))
     question = next(r for r in replies if r.chat_id == SUPPORT_CHAT)
     chat.user = chat.user.__class__(4242, SUPPORT_CHAT, "zh")
-    replies = chat.send(SupportReply(question.text, "spam"))
+    replies = chat.send(GroupReply(question.text, "spam"))
     assert [r.chat_id for r in replies] == [SUPPORT_CHAT]
     assert "客服人员" in replies[0].text
 

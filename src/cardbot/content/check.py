@@ -11,6 +11,7 @@ from cardbot.content.render import LANGUAGES, Renderer
 from cardbot.core import files, screening, validation
 from cardbot.core.conversation import COMMANDS
 from cardbot.core.conversation import LANGUAGES as CORE_LANGUAGES
+from cardbot.core.model import Status
 from cardbot.core.spec import DialogSpec
 
 STAFF_TEMPLATES = (
@@ -34,6 +35,46 @@ STAFF_TEMPLATES = (
     "attached",
     "dismissed",
     "unanswered_gone",
+)
+REVIEW_TEMPLATES = (
+    "resubmitted",
+    "withdraw_confirm",
+    "withdrawn",
+    "reapply_started",
+    "decision/in_review",
+    "decision/investigating",
+    "decision/resubmit",
+    "decision/approved",
+    "decision/rejected",
+    "review/card",
+    "review/queue",
+    "review/ask_comment",
+    "review/ask_note",
+    "review/reminder",
+    "review/show_usage",
+    "review/not_reviewer",
+    "review/reply_ignored",
+    "review/text_too_long",
+    "review/toast/stale",
+    "review/toast/not_reviewer",
+    "review/toast/claimed_by_other",
+    "review/toast/claimed",
+    "review/toast/already_decided",
+    "review/toast/pick_reason",
+    "review/toast/pick_item",
+)
+REVIEW_LABELS = (
+    "claim",
+    "note",
+    "approve",
+    "reject",
+    "resubmit",
+    "investigate",
+    "confirm_approve",
+    "send",
+    "comment",
+    "next",
+    "back",
 )
 FIXED_TEMPLATES = (
     "welcome",
@@ -97,6 +138,9 @@ STAFF_LABELS = (
     "publish",
 )
 BUTTONS = (
+    "reapply",
+    "withdraw",
+    "withdraw_yes",
     "agree",
     "decline",
     "start",
@@ -120,6 +164,7 @@ def required_templates(spec: DialogSpec) -> list[str]:
     """Every template id the conversation can ask for."""
     return [
         *FIXED_TEMPLATES,
+        *REVIEW_TEMPLATES,
         *(f"steps/{step}" for step in spec.steps),
         *(f"problems/{code}" for code in FLOW_PROBLEMS),
         *(f"problems/{code}" for code in validation.PROBLEM_CODES),
@@ -135,7 +180,10 @@ def required_labels(spec: DialogSpec) -> list[str]:
     keys += [f"document.{kind}" for kind in spec.document_kinds()]
     keys += [f"button.{b}" for b in BUTTONS]
     keys += [f"language.{code}" for code in CORE_LANGUAGES]
-    keys += ["status.draft", "status.submitted", "unsupported.other"]
+    keys += [f"status.{status.value}" for status in Status]
+    keys += ["status.resubmitted", "unsupported.other"]
+    keys += [f"review.{name}" for name in REVIEW_LABELS]
+    keys += ["flag.id_number_in_use", "flag.document_in_use"]
     keys += [f"command.{c}" for c in COMMANDS]
     keys += [f"staff.{name}" for name in STAFF_LABELS]
     keys += [f"problem.{code}" for code in screening.PROBLEM_CODES]
@@ -147,6 +195,9 @@ def callback_data(spec: DialogSpec) -> list[str]:
     data = [f"cat:{category}" for category in spec.categories]
     data += [f"edit:{step}" for step in spec.steps]
     data += [f"pick:{s.id}:{choice}" for s in spec.steps.values() for choice in s.choices]
+    largest_id = "9" * 12  # review buttons carry the application id
+    data += [f"rv:{largest_id}:r:{reason}" for reason in spec.reasons]
+    data += [f"rv:{largest_id}:i:{step}" for step in spec.steps]
     return data
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from cardbot.core.spec import Category, DialogSpec, DocumentRules, Step
+from cardbot.core.spec import Category, DialogSpec, DocumentRules, Reason, ReasonText, Step
 from cardbot.core.validation import VALIDATORS
 
 STEP_KINDS = ("text", "choice", "document")
+DECISIONS = ("reject", "resubmit")
+REASON_LANGUAGES = ("zh", "en")
+REASON_TEXTS = ("title", "explanation", "improve")
+REASON_ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
+MAX_REASON_TEXT = 400
 
 
 class ContentError(Exception):
@@ -40,7 +46,61 @@ def load_spec(dialogs_dir: Path) -> DialogSpec:
     steps = _load_steps(data.get("steps"), fail)
     categories = _load_categories(data.get("categories"), steps, fail)
     documents = _load_documents(data.get("documents"), fail)
-    return DialogSpec(categories=categories, steps=steps, documents=documents)
+    reasons = load_reasons(dialogs_dir / "reasons.yaml", steps)
+    return DialogSpec(categories=categories, steps=steps, documents=documents, reasons=reasons)
+
+
+def load_reasons(path: Path, steps: dict[str, Step]) -> dict[str, Reason]:
+    """The reviewers' reasons catalogue; a missing file means no reasons yet."""
+    if not path.exists():
+        return {}
+    data = read_yaml(path)
+
+    def fail(key: str, message: str) -> ContentError:
+        return ContentError(f"{path}: {key}: {message}")
+
+    raw = data.get("reasons") if isinstance(data, dict) else None
+    if not isinstance(raw, dict) or not raw:
+        raise fail("reasons", "must be a non-empty mapping of reason id to reason")
+    reasons: dict[str, Reason] = {}
+    for reason_id, body in raw.items():
+        key = f"reasons.{reason_id}"
+        if not isinstance(reason_id, str) or not REASON_ID.match(reason_id):
+            raise fail(key, "ids are 1-24 lower-case letters, digits or _")
+        if not isinstance(body, dict):
+            raise fail(key, "must be a mapping")
+        decisions = body.get("for")
+        if not isinstance(decisions, list) or not decisions or set(decisions) - set(DECISIONS):
+            raise fail(f"{key}.for", f"must list one or more of {', '.join(DECISIONS)}")
+        final = body.get("final", False)
+        if not isinstance(final, bool):
+            raise fail(f"{key}.final", "must be true or false")
+        items = body.get("items") or []
+        if not isinstance(items, list) or any(item not in steps for item in items):
+            raise fail(f"{key}.items", "must list step ids of flow.yaml")
+        texts: dict[str, ReasonText] = {}
+        for language in REASON_LANGUAGES:
+            text = body.get(language)
+            if not isinstance(text, dict):
+                raise fail(f"{key}.{language}", f"must give {', '.join(REASON_TEXTS)}")
+            for part in REASON_TEXTS:
+                value = text.get(part)
+                if not isinstance(value, str) or not value.strip():
+                    raise fail(f"{key}.{language}.{part}", "must be a non-empty text")
+                if len(value) > MAX_REASON_TEXT:
+                    raise fail(f"{key}.{language}.{part}", f"at most {MAX_REASON_TEXT} characters")
+            texts[language] = ReasonText(
+                str(text["title"]).strip(),
+                str(text["explanation"]).strip(),
+                str(text["improve"]).strip(),
+            )
+        reasons[reason_id] = Reason(
+            reason_id, frozenset(decisions), final, tuple(str(i) for i in items), texts
+        )
+    for decision in DECISIONS:
+        if not any(decision in reason.decisions for reason in reasons.values()):
+            raise fail("reasons", f"no reason can be given with {decision}")
+    return reasons
 
 
 def _load_steps(raw: Any, fail: Any) -> dict[str, Step]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from cardbot.content.loader import ContentError, read_yaml
 from cardbot.content.telegram_html import telegram_html_problem
-from cardbot.core.replies import Reply
+from cardbot.core.replies import Button, Reply
 from cardbot.core.text import mask_id_number
 
 LANGUAGES = ("zh", "en")
@@ -45,12 +47,29 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
 
 
 @dataclass(frozen=True)
+class RenderedAttachment:
+    """A document to send after a message, with its caption."""
+
+    storage_key: str
+    mime_type: str
+    caption: str
+
+
+@dataclass(frozen=True)
 class RenderedMessage:
-    """A reply ready to send: HTML text and rows of (label, callback data) buttons."""
+    """A reply ready to send: HTML text and rows of (label, callback data) buttons.
+
+    For a toast, `text` is plain text; the delivery fields are those of the Reply.
+    """
 
     chat_id: int
     text: str
     buttons: list[list[tuple[str, str]]]
+    attachments: tuple[RenderedAttachment, ...] = ()
+    tag: str | None = None
+    edit: bool = False
+    force_reply: bool = False
+    toast: bool = False
 
 
 def _flatten(prefix: str, value: Any, into: dict[str, str], path: Path) -> None:
@@ -144,17 +163,35 @@ class Renderer:
             return "the answer is empty"
         return telegram_html_problem(text)
 
+    def _button_label(self, language: str, button: Button) -> str:
+        text = button.text if button.text is not None else self.label(language, button.label)
+        if button.selected is None:
+            return text
+        return ("☑ " if button.selected else "☐ ") + text
+
     def render(self, reply: Reply) -> RenderedMessage:
         """Render one reply into its text and buttons."""
         if reply.source is not None:
             text = self.render_source(reply.source, reply.language, reply.context)
         else:
             text = self.render_text(reply.template, reply.language, reply.context)
+        language = reply.language
         buttons = [
-            [
-                (b.text if b.text is not None else self.label(reply.language, b.label), b.data)
-                for b in row
-            ]
-            for row in reply.buttons
+            [(self._button_label(language, b), b.data) for b in row] for row in reply.buttons
         ]
-        return RenderedMessage(chat_id=reply.chat_id, text=text, buttons=buttons)
+        if reply.toast:
+            text = html.unescape(re.sub(r"<[^>]*>", "", text))
+        attachments = tuple(
+            RenderedAttachment(a.storage_key, a.mime_type, self.label(reply.language, a.label))
+            for a in reply.attachments
+        )
+        return RenderedMessage(
+            chat_id=reply.chat_id,
+            text=text,
+            buttons=buttons,
+            attachments=attachments,
+            tag=reply.tag,
+            edit=reply.edit,
+            force_reply=reply.force_reply,
+            toast=reply.toast,
+        )

@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,9 +17,9 @@ from cardbot.core.events import (
     Command,
     Event,
     FileUpload,
+    GroupReply,
     Incoming,
     IncomingFile,
-    SupportReply,
     Text,
     Unsupported,
     UserRef,
@@ -28,16 +28,22 @@ from cardbot.core.faq import MAX_LISTED, FaqEntry, FaqMatch, FaqMatcher, normali
 from cardbot.core.faq_service import FaqService, looks_like_question
 from cardbot.core.files import check_file
 from cardbot.core.flow import FlowMachine, FlowModel
-from cardbot.core.model import Applicant, Application, Status, StoredDocument
+from cardbot.core.model import DECIDED_STATUSES, Applicant, Application, Status, StoredDocument
 from cardbot.core.ports import Clock, ConcurrentUpdateError, DocumentStore, UnitOfWork
 from cardbot.core.replies import Button, Reply
+from cardbot.core.review import ReviewDesk
 from cardbot.core.roles import STAFF, roles_of
 from cardbot.core.screening import Package, PackageDocument, consistency_flags, screen_package
 from cardbot.core.spec import DialogSpec, Step
 from cardbot.core.staff import ADMIN_COMMANDS, STAFF_COMMANDS, StaffDesk
 from cardbot.core.text import mask_digits
 from cardbot.core.validation import VALIDATORS
-from cardbot.core.workdays import REVIEW_MAX_DAYS, REVIEW_MIN_DAYS
+from cardbot.core.workdays import (
+    REVIEW_MAX_DAYS,
+    REVIEW_MIN_DAYS,
+    WeekdayCalendar,
+    WorkingCalendar,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,10 @@ class ConversationService:
         faq: FaqService | None = None,
         admin_ids: frozenset[int] = frozenset(),
         support_chat_id: int | None = None,
+        calendar: WorkingCalendar | None = None,
+        review_chat_id: int | None = None,
+        review_language: str = DEFAULT_LANGUAGE,
+        back_office: bool = False,
     ) -> None:
         self.spec = spec
         self.flow = FlowMachine(spec)
@@ -86,6 +96,8 @@ class ConversationService:
         self.faq = faq
         self.admin_ids = admin_ids
         self.support_chat_id = support_chat_id
+        self.calendar: WorkingCalendar = calendar or WeekdayCalendar()
+        self.review = ReviewDesk(self, review_chat_id, review_language, back_office=back_office)
 
     def handle(self, incoming: Incoming) -> list[Reply]:
         """Apply one event and return the replies; a repeated delivery asks the question again.
@@ -106,9 +118,26 @@ class ConversationService:
             applicant = uow.load_applicant(user.user_id)
         return applicant.language if applicant else language_for(user.language_code)
 
+    def turn_for(self, applicant: Applicant, uow: UnitOfWork) -> Turn:
+        """A turn for an applicant whose application someone else (a reviewer) is changing."""
+        pending = (applicant.pending_action, applicant.pending_text)
+        turn = Turn(self, applicant, uow)
+        applicant.pending_action, applicant.pending_text = pending
+        return turn
+
     def _handle_once(self, incoming: Incoming) -> list[Reply]:
-        if isinstance(incoming.event, SupportReply):
-            return self._relay_support_reply(incoming.key, incoming.user, incoming.event)
+        chat_id = incoming.user.chat_id
+        event = incoming.event
+        if (
+            isinstance(event, GroupReply)
+            and chat_id == self.support_chat_id
+            and (TICKET_REFERENCE.search(event.replied_to) or chat_id != self.review.chat_id)
+        ):
+            return self._relay_support_reply(incoming.key, incoming.user, event)
+        if self.review.chat_id is not None and chat_id == self.review.chat_id:
+            return self.review.handle(incoming)
+        if chat_id < 0 or isinstance(incoming.event, GroupReply):
+            return []
         turn: Turn | None = None
         try:
             with self.unit_of_work() as uow:
@@ -127,12 +156,12 @@ class ConversationService:
                 uow.commit()
         except BaseException:
             if turn is not None:
-                self._delete_quietly(turn.stored_keys)
+                self.delete_quietly(turn.stored_keys)
             raise
-        self._delete_quietly(turn.obsolete_keys)
+        self.delete_quietly(turn.obsolete_keys)
         return turn.replies
 
-    def _relay_support_reply(self, key: str, staff: UserRef, event: SupportReply) -> list[Reply]:
+    def _relay_support_reply(self, key: str, staff: UserRef, event: GroupReply) -> list[Reply]:
         """Pass a staff member's answer in the support group on to the applicant who asked."""
         found = TICKET_REFERENCE.search(event.replied_to)
         group = staff.chat_id
@@ -175,7 +204,8 @@ class ConversationService:
         turn.prompt()
         return turn.replies
 
-    def _delete_quietly(self, keys: list[str]) -> None:
+    def delete_quietly(self, keys: list[str]) -> None:
+        """Remove documents no longer needed; one already gone is not an error."""
         for key in keys:
             with suppress(OSError):
                 self.documents.delete(key)
@@ -267,6 +297,80 @@ class Turn:
         if moved and self.applicant.state != before:
             self.applicant.slot_index = 0
         return moved
+
+    def resubmitting(self) -> bool:
+        """True while the applicant redoes the items a reviewer asked for."""
+        app = self.applicant.application
+        return app is not None and app.status == Status.RESUBMISSION_REQUESTED
+
+    def announce(self, outcome: str) -> None:
+        """Tell the applicant about a reviewer's step, and move them where it leads."""
+        app = self.app
+        context: dict[str, Any] = {"number": app.number}
+        review = self.service.review
+        if outcome in ("approved", "rejected"):
+            if not self.fire("close"):
+                self.applicant.state = states.IDLE
+            reasons = review.reasons_for_applicant(app, self.applicant.language)
+            final = review.is_final(app)
+            rows: list[tuple[Button, ...]] = []
+            if outcome == "rejected" and not final:
+                rows.append((Button("button.reapply", "nav:reapply"),))
+            rows.append((Button("button.more_questions", "faq:list"),))
+            self.say(
+                f"decision/{outcome}",
+                tuple(rows),
+                reasons=reasons,
+                comment=app.review.comment,
+                final=final,
+                **context,
+            )
+        elif outcome == "resubmission_requested":
+            if not self.fire("reopen"):
+                self.applicant.state = states.SUMMARY
+                self.model.state = states.SUMMARY
+            self.say(
+                "decision/resubmit",
+                reasons=review.reasons_for_applicant(app, self.applicant.language),
+                comment=app.review.comment,
+                items=list(app.review.requested),
+                **context,
+            )
+            self.fire("advance")
+            self.prompt()
+        else:
+            self.say(f"decision/{outcome}", **context)
+
+    def on_reapply(self) -> bool:
+        """After a rejection that is not final: a new application with what is still valid."""
+        old = self.applicant.application
+        review = self.service.review
+        if self.state != states.IDLE or old is None or old.status != Status.REJECTED:
+            return False
+        if review.is_final(old):
+            return False
+        reasons = [self.spec.reasons[r] for r in old.review.reasons if r in self.spec.reasons]
+        invalid = {item for reason in reasons for item in reason.items}
+        new = Application(category=old.category, created_at=self.service.clock.now())
+        self.applicant.application = new
+        for step in self.spec.applicable_steps(old.category, old.answers):
+            if step.id in invalid:
+                continue
+            if step.kind != "document" and step.id in old.answers:
+                self.set_answer(step.id, old.answers[step.id])
+            for slot in step.slots:
+                doc = old.documents.get(slot)
+                if doc is None:
+                    continue
+                with self.service.documents.local_path(doc.storage_key) as path:
+                    key = self.service.documents.put(path)
+                self.stored_keys.append(key)
+                new.documents[slot] = replace(doc, storage_key=key)
+        self.fire("start_over")
+        self.fire("advance")
+        self.say("reapply_started", number=old.number, dropped=sorted(invalid))
+        self.prompt()
+        return True
 
     def in_flow(self) -> bool:
         """True while an application is being filled in (category, steps or summary)."""
@@ -362,6 +466,8 @@ class Turn:
     def on_start(self) -> None:
         """Begin, resume, or show where the application stands."""
         if self.state == states.IDLE:
+            if self.applicant.application is not None and self.applicant.application.number:
+                self.applicant.application = None  # decided or withdrawn: kept, not reused
             self.fire("start_over")
             self.prompt()
         elif self.state == states.SUBMITTED:
@@ -391,7 +497,17 @@ class Turn:
                 submitted_at=_date_text(application.submitted_at),
                 steps_done=done,
                 steps_total=len(self.model.applicable_steps()),
+                history=self.service.review.status_history(self.uow, application),
+                window=None,
+                redo=sorted(application.redo, key=self.spec.step_order.index),
             )
+            if application.submitted_at and application.status not in DECIDED_STATUSES:
+                window = self.service.review.window(application)
+                context["window"] = {
+                    "start": window.start.isoformat(),
+                    "end": window.end.isoformat(),
+                    "estimate": window.estimate,
+                }
         buttons = () if self.in_flow() else ((Button("button.start", "nav:start"),),)
         if self.state == states.SUBMITTED:
             buttons = ()
@@ -412,16 +528,19 @@ class Turn:
         self.prompt()
 
     def on_cancel(self) -> None:
-        """Ask to confirm cancelling the application in progress."""
+        """Ask to confirm cancelling the application in progress (withdrawing, once sent)."""
         if not self.in_flow():
             self.say("nothing_to_cancel")
             self.prompt()
             return
         self.say(
-            "cancel_confirm",
+            "withdraw_confirm" if self.resubmitting() else "cancel_confirm",
             (
                 (
-                    Button("button.cancel_yes", "nav:cancel_yes"),
+                    Button(
+                        "button.withdraw_yes" if self.resubmitting() else "button.cancel_yes",
+                        "nav:cancel_yes",
+                    ),
                     Button("button.cancel_no", "nav:cancel_no"),
                 ),
             ),
@@ -536,12 +655,16 @@ class Turn:
             self.on_start()
         elif value == "accept":
             return self.on_accept()
+        elif value == "reapply":
+            return self.on_reapply()
         else:
             return False
         return True
 
     def on_edit(self, target: str) -> bool:
         """Jump from the summary to one item to change it."""
+        if target == states.CATEGORY and self.resubmitting():
+            return False
         if target == states.CATEGORY or (target in self.spec.steps and self.model.applies(target)):
             self.fire(f"edit_{target}")
             self.prompt()
@@ -753,6 +876,7 @@ class Turn:
         """Store an answer, then drop later answers it made invalid (e.g. a new ID type)."""
         answers = self.app.answers
         answers[step_id] = value
+        self.app.redo.discard(step_id)
         today = self.today()
         for other in self.spec.steps.values():
             if other.id == step_id or other.id not in answers or not other.validator:
@@ -812,6 +936,8 @@ class Turn:
         )
         self.app.skipped.discard(step.id)
         self.applicant.slot_index += 1
+        if self.applicant.slot_index >= len(step.slots):
+            self.app.redo.discard(step.id)
         if self.applicant.slot_index < len(step.slots):
             # The first photo of an album gets no answer: the rest of it is on its way.
             if incoming.group_id is None or continuing_album:
@@ -865,15 +991,31 @@ class Turn:
             {kind: doc.sha256 for kind, doc in documents.items()},
             exclude_user_id=self.applicant.user_id,
         )
-        app.number = self.uow.next_application_number(local_time(now).year)
+        resubmission = app.number is not None
+        if app.number is None:
+            app.number = self.uow.next_application_number(local_time(now).year)
         app.status = Status.SUBMITTED
         app.submitted_at = now
+        self.service.review.on_submitted(self)
+        window = self.service.review.window(app)
         self.say(
-            "submitted", number=app.number, min_days=REVIEW_MIN_DAYS, max_days=REVIEW_MAX_DAYS
+            "resubmitted" if resubmission else "submitted",
+            number=app.number,
+            min_days=REVIEW_MIN_DAYS,
+            max_days=REVIEW_MAX_DAYS,
+            start=window.start.isoformat(),
+            end=window.end.isoformat(),
+            estimate=window.estimate,
         )
 
     def cancel_application(self) -> None:
-        """Throw the draft away, documents included."""
+        """Throw the draft away, documents included; a submitted application is withdrawn."""
+        if self.resubmitting():
+            self.service.review.on_withdrawn(self)
+            self.fire("cancel")
+            again = ((Button("button.start", "nav:start"),),)
+            self.say("withdrawn", again, number=self.app.number)
+            return
         if self.applicant.application is not None:
             for doc in self.applicant.application.documents.values():
                 self.obsolete_keys.append(doc.storage_key)
@@ -954,15 +1096,20 @@ class Turn:
             if self.model.is_complete()
             else Button("button.continue", "nav:continue")
         )
+        cancel = "button.withdraw" if self.resubmitting() else "button.cancel"
         return (
             (first,),
-            (Button("button.edit", "nav:edit"), Button("button.cancel", "nav:cancel")),
+            (Button("button.edit", "nav:edit"), Button(cancel, "nav:cancel")),
         )
 
     def edit_buttons(self) -> tuple[tuple[Button, ...], ...]:
         """One button per item the applicant can change."""
-        rows = [(Button("step.category", "edit:category"),)]
-        rows += [(Button(f"step.{s.id}", f"edit:{s.id}"),) for s in self.model.applicable_steps()]
+        rows = [] if self.resubmitting() else [(Button("step.category", "edit:category"),)]
+        rows += [
+            (Button(f"step.{s.id}", f"edit:{s.id}"),)
+            for s in self.model.applicable_steps()
+            if self.model.editable(s.id)
+        ]
         rows.append((Button("button.back", "nav:summary"),))
         return tuple(rows)
 
@@ -984,6 +1131,8 @@ class Turn:
             "category": self.app.category,
             "items": items,
             "complete": self.model.is_complete(),
+            "resubmitting": self.resubmitting(),
+            "number": self.app.number,
         }
 
     def _number(self) -> str | None:

@@ -13,6 +13,7 @@ class UserRef:
     user_id: int
     chat_id: int
     language_code: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,14 @@ class Unsupported:
 
 
 @dataclass(frozen=True)
-class SupportReply:
-    """A reply in the support group to one of the bot's messages there (e.g. a question)."""
+class GroupReply:
+    """A reply in a staff group (support or review) to one of the bot's messages there."""
 
     replied_to: str
     text: str
 
 
-Event = Text | Command | ButtonPress | FileUpload | Unsupported | SupportReply
+Event = Text | Command | ButtonPress | FileUpload | Unsupported | GroupReply
 
 
 @dataclass(frozen=True)

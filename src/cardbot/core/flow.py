@@ -6,7 +6,7 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from cardbot.core.model import Applicant, Application
+from cardbot.core.model import Applicant, Application, Status
 from cardbot.core.spec import DialogSpec, Step
 
 NEW = "new"
@@ -48,11 +48,20 @@ class FlowModel:
         if app is None:
             return True
         step = self.spec.steps[step_id]
+        if step_id in app.redo:
+            return True
         if step.kind == "document":
             if step_id in app.skipped and self.is_optional(step_id):
                 return False
             return any(slot not in app.documents for slot in step.slots)
         return step_id not in app.answers
+
+    def editable(self, step_id: str) -> bool:
+        """False for items a reviewer did not ask to be redone, while a resubmission is open."""
+        app = self.application
+        if app is None or app.status != Status.RESUBMISSION_REQUESTED:
+            return True
+        return step_id in app.review.requested or self.pending(step_id)
 
     def applicable_steps(self) -> list[Step]:
         """The steps asked of this applicant, in order."""
@@ -83,6 +92,18 @@ def _pending(step_id: str) -> Any:
         return _model(event).pending(step_id)
 
     return condition
+
+
+def _editable(step_id: str) -> Any:
+    def condition(event: EventData) -> bool:
+        return _model(event).editable(step_id)
+
+    return condition
+
+
+def _not_resubmitting(event: EventData) -> bool:
+    app = _model(event).application
+    return app is None or app.status != Status.RESUBMISSION_REQUESTED
 
 
 def _complete(event: EventData) -> bool:
@@ -116,15 +137,17 @@ class FlowMachine:
         add("advance", in_flow, SUMMARY)
         for index, step in enumerate(steps):
             for earlier in reversed(steps[:index]):
-                add("back", step, earlier, conditions=[_applies(earlier)])
-            add("back", step, CATEGORY)
+                add("back", step, earlier, conditions=[_applies(earlier), _editable(earlier)])
+            add("back", step, CATEGORY, conditions=[_not_resubmitting])
         for step in reversed(steps):
-            add("back", SUMMARY, step, conditions=[_applies(step)])
-            add(f"edit_{step}", SUMMARY, step, conditions=[_applies(step)])
-        add("edit_category", SUMMARY, CATEGORY)
+            add("back", SUMMARY, step, conditions=[_applies(step), _editable(step)])
+            add(f"edit_{step}", SUMMARY, step, conditions=[_applies(step), _editable(step)])
+        add("edit_category", SUMMARY, CATEGORY, conditions=[_not_resubmitting])
         add("show_summary", steps, SUMMARY)
         add("submit", SUMMARY, SUBMITTED, conditions=[_complete])
         add("cancel", in_flow, IDLE)
+        add("close", SUBMITTED, IDLE)
+        add("reopen", SUBMITTED, SUMMARY)
 
     def fire(self, model: FlowModel, trigger: str) -> bool:
         """Fire `trigger` on the model; False when it does not apply in the current state."""
@@ -189,5 +212,7 @@ def mermaid_diagram(spec: DialogSpec) -> str:
         for source, label in frontier:
             lines.append(f"    {source} --> {SUMMARY}" + (f" : {label}" if label else ""))
     lines.append(f"    {SUMMARY} --> {SUBMITTED} : submit (package complete)")
-    lines.append(f"    {SUBMITTED} --> [*]")
+    lines.append(f"    {SUBMITTED} --> {SUMMARY} : resubmission requested (named items only)")
+    lines.append(f"    {SUBMITTED} --> {IDLE} : approved or rejected")
+    lines.append(f"    {IDLE} --> {CATEGORY} : new application")
     return "\n".join(lines) + "\n"

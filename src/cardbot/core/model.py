@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from cardbot.core.faq import FaqEntry
 
@@ -14,9 +15,20 @@ class Status(StrEnum):
 
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    INVESTIGATING = "investigating"
+    RESUBMISSION_REQUESTED = "resubmission_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
 
 
-OPEN_STATUSES = frozenset({Status.SUBMITTED})
+OPEN_STATUSES = frozenset(
+    {Status.SUBMITTED, Status.IN_REVIEW, Status.INVESTIGATING, Status.RESUBMISSION_REQUESTED}
+)
+# Open and waiting for a reviewer (not for the applicant).
+WITH_REVIEWERS = frozenset({Status.SUBMITTED, Status.IN_REVIEW, Status.INVESTIGATING})
+DECIDED_STATUSES = frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN})
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,25 @@ class StoredDocument:
 
 
 @dataclass
+class Review:
+    """The reviewers' side of an application: who has it, what they decided and asked for."""
+
+    reviewer_id: int | None = None
+    reviewer_name: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    comment: str | None = None
+    requested: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    digest: dict[str, str] = field(default_factory=dict)
+    round: int = 1
+    draft: dict[str, Any] | None = None
+    decided_at: datetime | None = None
+    reminded_round: int = 0
+    notes: list[dict[str, str]] = field(default_factory=list)
+    note_waiting: list[int] = field(default_factory=list)
+
+
+@dataclass
 class Application:
     """What one applicant hands in: answers, documents, status."""
 
@@ -56,6 +87,10 @@ class Application:
     id: int | None = None
     created_at: datetime | None = None
     submitted_at: datetime | None = None
+    user_id: int | None = None
+    review: Review = field(default_factory=Review)
+    redo: set[str] = field(default_factory=set)
+    version: int = 0
 
 
 @dataclass
@@ -98,6 +133,17 @@ class UnansweredQuestion:
     language: str
     count: int
     status: str = "open"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One thing that happened to an application, by whom and when (append-only)."""
+
+    number: str
+    event: str
+    actor_id: int | None
+    at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

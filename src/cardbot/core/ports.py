@@ -6,12 +6,13 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from cardbot.core.faq import FaqEntry
 from cardbot.core.model import (
     Applicant,
     Application,
+    AuditEvent,
     FaqRevision,
     SupportTicket,
     UnansweredQuestion,
@@ -119,12 +120,34 @@ class SupportRepository(Protocol):
         ...
 
 
+class AuditLog(Protocol):
+    """The append-only record of what happened to each application."""
+
+    def append(self, event: AuditEvent) -> None:
+        """Record one event."""
+        ...
+
+    def history(self, number: str) -> list[AuditEvent]:
+        """Every event of the application, oldest first."""
+        ...
+
+
+class Outbox(Protocol):
+    """Status changes waiting to be sent to the back office, written with the change itself."""
+
+    def add(self, payload: dict[str, Any]) -> None:
+        """Queue one notification (no personal data in it)."""
+        ...
+
+
 class UnitOfWork(ApplicationIndex, Protocol):
     """One transaction over the applicant store; nothing is kept unless committed."""
 
     faq: FaqRepository
     roles: RoleRepository
     support: SupportRepository
+    audit: AuditLog
+    outbox: Outbox
 
     def __enter__(self) -> Self: ...
 
@@ -157,6 +180,14 @@ class UnitOfWork(ApplicationIndex, Protocol):
 
     def load_application(self, number: str) -> Application | None:
         """The application with this number, if any."""
+        ...
+
+    def load_application_by_id(self, application_id: int) -> Application | None:
+        """The application with this id, if any."""
+        ...
+
+    def open_applications(self) -> list[Application]:
+        """Every submitted application without a final decision, oldest submission first."""
         ...
 
     def commit(self) -> None:

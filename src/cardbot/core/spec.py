@@ -39,12 +39,33 @@ class DocumentRules:
 
 
 @dataclass(frozen=True)
+class ReasonText:
+    """What an applicant reads about one reason, in one language."""
+
+    title: str
+    explanation: str
+    improve: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why reviewers reject or ask for a resubmission (dialogs/reasons.yaml)."""
+
+    id: str
+    decisions: frozenset[str]
+    final: bool
+    items: tuple[str, ...]
+    texts: Mapping[str, ReasonText]
+
+
+@dataclass(frozen=True)
 class DialogSpec:
-    """The whole flow: categories, steps in their global order, document rules."""
+    """The whole flow: categories, steps in their global order, document rules, reasons."""
 
     categories: Mapping[str, Category]
     steps: Mapping[str, Step]
     documents: DocumentRules
+    reasons: Mapping[str, Reason] = field(default_factory=dict)
 
     @property
     def step_order(self) -> tuple[str, ...]:

@@ -42,6 +42,28 @@ def add_working_days(calendar: WorkingCalendar, start: date, days: int) -> tuple
     return day, estimate
 
 
+def working_days_after(calendar: WorkingCalendar, start: date, end: date) -> int:
+    """How many working days there are after `start`, up to and including `end`."""
+    day, counted = start, 0
+    while day < end:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            counted += 1
+    return counted
+
+
+class WeekdayCalendar:
+    """Monday to Friday, every day an estimate: for when no holiday calendar is given."""
+
+    def is_working_day(self, day: date) -> bool:
+        """True from Monday to Friday."""
+        return day.weekday() < 5
+
+    def is_official(self, day: date) -> bool:
+        """Never official: public holidays are not known."""
+        return False
+
+
 def decision_window(calendar: WorkingCalendar, submitted: date) -> Window:
     """When a decision is expected for a package complete on `submitted`."""
     start, early_estimate = add_working_days(calendar, submitted, REVIEW_MIN_DAYS)

@@ -22,9 +22,11 @@ from cardbot.core.model import (
     StoredDocument,
 )
 from cardbot.core.ports import (
+    AuditLog,
     Clock,
     ConcurrentUpdateError,
     FaqRepository,
+    Outbox,
     RoleRepository,
     SupportRepository,
 )
@@ -35,6 +37,12 @@ from cardbot.db.models import (
     DocumentRow,
     NumberCounterRow,
     ProcessedUpdateRow,
+)
+from cardbot.db.review_repositories import (
+    SqlAuditLog,
+    SqlOutbox,
+    review_from_data,
+    review_to_data,
 )
 from cardbot.db.session import UPSERT_DIALECTS, insert_ignoring_duplicates
 from cardbot.db.support_repositories import (
@@ -50,6 +58,8 @@ class SqlUnitOfWork:
     faq: FaqRepository
     roles: RoleRepository
     support: SupportRepository
+    audit: AuditLog
+    outbox: Outbox
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
         self._sessions = sessions
@@ -61,6 +71,8 @@ class SqlUnitOfWork:
         self.faq = SqlFaqRepository(self.session, self._clock)
         self.roles = SqlRoleRepository(self.session, self._clock)
         self.support = SqlSupportRepository(self.session, self._clock)
+        self.audit = SqlAuditLog(self.session)
+        self.outbox = SqlOutbox(self.session, self._clock)
         return self
 
     def __exit__(
@@ -144,7 +156,9 @@ class SqlUnitOfWork:
     def _save_application(self, user_id: int, app: Application) -> int:
         row = self.session.get(ApplicationRow, app.id) if app.id is not None else None
         if row is None:
-            row = ApplicationRow(user_id=user_id, created_at=app.created_at or self._clock.now())
+            row = ApplicationRow(
+                user_id=user_id, created_at=app.created_at or self._clock.now(), review={}, redo=[]
+            )
             self.session.add(row)
         row.category = app.category
         row.status = app.status.value
@@ -152,6 +166,11 @@ class SqlUnitOfWork:
         row.skipped = sorted(app.skipped)
         row.flags = [asdict(flag) for flag in app.flags]
         row.submitted_at = app.submitted_at
+        review = review_to_data(app.review)
+        if row.review != review:
+            row.review = review
+        if row.redo != sorted(app.redo):
+            row.redo = sorted(app.redo)
         current = {a.field: a for a in row.answers}
         for field, value in app.answers.items():
             if field in current:
@@ -174,6 +193,8 @@ class SqlUnitOfWork:
         row.documents = [d for d in row.documents if d.kind in app.documents]
         self.session.flush()
         app.id = row.id
+        app.user_id = user_id
+        app.version = row.version
         return row.id
 
     def _delete_if_draft(self, application_id: int) -> None:
@@ -210,6 +231,20 @@ class SqlUnitOfWork:
             select(ApplicationRow).where(ApplicationRow.number == number)
         ).scalar_one_or_none()
         return _to_application(row) if row is not None else None
+
+    def load_application_by_id(self, application_id: int) -> Application | None:
+        """The application with this id, if any."""
+        row = self.session.get(ApplicationRow, application_id)
+        return _to_application(row) if row is not None else None
+
+    def open_applications(self) -> list[Application]:
+        """Every submitted application without a final decision, oldest submission first."""
+        rows = self.session.execute(
+            select(ApplicationRow)
+            .where(ApplicationRow.status.in_([s.value for s in OPEN_STATUSES]))
+            .order_by(ApplicationRow.submitted_at, ApplicationRow.id)
+        ).scalars()
+        return [_to_application(row) for row in rows]
 
     def _open_numbers(
         self,
@@ -303,4 +338,8 @@ def _to_application(row: ApplicationRow) -> Application:
         number=row.number,
         created_at=row.created_at,
         submitted_at=row.submitted_at,
+        user_id=row.user_id,
+        review=review_from_data(row.review),
+        redo=set(row.redo or ()),
+        version=row.version,
     )

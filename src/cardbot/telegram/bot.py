@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import mimetypes
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    CallbackQuery,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
     LinkPreviewOptions,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ParseMode
@@ -36,8 +47,13 @@ from cardbot.telegram.processor import PerUserUpdateProcessor
 
 log = logging.getLogger(__name__)
 SEND_RETRIES = 5
+MAX_TOAST = 200
+MAX_ALBUM = 10
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
+T = TypeVar("T")
 
 
 def keyboard(message: RenderedMessage) -> InlineKeyboardMarkup | None:
@@ -61,20 +77,19 @@ class TelegramBridge:
         self.incoming_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Handle one update: acknowledge a button press, apply the event, send replies."""
-        if update.callback_query is not None:
-            try:
-                await update.callback_query.answer()
-            except TelegramError as exc:
-                log.info("callback not answered: %s", exc.__class__.__name__)
+        """Handle one update: apply the event, acknowledge a button press, send the replies."""
+        query = update.callback_query
+        answered = False
         workdir = Path(tempfile.mkdtemp(dir=self.incoming_dir))
         try:
+            settings = self.runtime.settings
             incoming = await to_incoming(
                 update,
                 context.bot,
                 workdir,
                 self.runtime.service.spec.documents.max_bytes,
-                self.runtime.settings.support_chat_id,
+                settings.support_chat_id,
+                settings.review_chat_id,
             )
             if incoming is None:
                 return
@@ -82,32 +97,122 @@ class TelegramBridge:
             replies = await loop.run_in_executor(
                 self.runtime.executor, self.runtime.service.handle, incoming
             )
+            messages = [self.runtime.renderer.render(reply) for reply in replies]
+            if query is not None:
+                toast = next((m.text for m in messages if m.toast), None)
+                messages = [m for m in messages if not m.toast]
+                answered = await self._answer(query, toast)
+            for message in messages:
+                await self.deliver(context.bot, message)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        await self.send(context, replies)
+            if query is not None and not answered:
+                await self._answer(query, None)
+
+    @staticmethod
+    async def _answer(query: CallbackQuery, toast: str | None) -> bool:
+        """Stop the button's spinner, showing the toast if there is one."""
+        try:
+            await query.answer(text=toast[:MAX_TOAST] if toast else None)
+        except TelegramError as exc:
+            log.info("callback not answered: %s", exc.__class__.__name__)
+        return True
 
     async def send(self, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
         """Render and send each reply, in order."""
         for reply in replies:
-            message = self.runtime.renderer.render(reply)
-            for attempt in range(SEND_RETRIES + 1):
-                try:
-                    await context.bot.send_message(
-                        chat_id=message.chat_id,
-                        text=message.text,
-                        parse_mode=ParseMode.HTML,
-                        reply_markup=keyboard(message),
-                        link_preview_options=NO_PREVIEW,
+            await self.deliver(context.bot, self.runtime.renderer.render(reply))
+
+    async def deliver(self, bot: Bot, message: RenderedMessage) -> None:
+        """Send (or edit in place) one rendered message, then its attachments."""
+        refs = self.runtime.message_refs
+        markup: InlineKeyboardMarkup | ForceReply | None = keyboard(message)
+        if message.force_reply:
+            markup = ForceReply(selective=True)
+        if message.toast:
+            # A toast with no button press to answer (a command): post it as a plain message.
+            message = replace(message, text=html.escape(message.text))
+        if message.edit and message.tag is not None:
+            ref = await asyncio.to_thread(refs.get, message.tag)
+            if ref is not None and await self._edit(bot, ref, message):
+                return
+        sent = await _retrying(
+            lambda: bot.send_message(
+                chat_id=message.chat_id,
+                text=message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        )
+        if message.tag is not None:
+            await asyncio.to_thread(refs.put, message.tag, message.chat_id, sent.message_id)
+        if message.attachments:
+            await self._send_attachments(bot, message, sent.message_id)
+
+    async def _edit(self, bot: Bot, ref: tuple[int, int], message: RenderedMessage) -> bool:
+        """Edit the remembered message; False when it cannot be (then a new one is sent)."""
+        chat_id, message_id = ref
+        try:
+            await _retrying(
+                lambda: bot.edit_message_text(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    text=message.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(message),
+                    link_preview_options=NO_PREVIEW,
+                )
+            )
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True
+            log.info("message %s not edited (%s); sending a new one", message.tag, exc.message)
+            return False
+        return True
+
+    async def _send_attachments(self, bot: Bot, message: RenderedMessage, reply_to: int) -> None:
+        """Send documents after a message, as replies to it: photos and PDFs in albums."""
+        store = self.runtime.service.documents
+        photos: list[InputMediaPhoto] = []
+        files: list[InputMediaDocument] = []
+        for attachment in message.attachments:
+            data = await asyncio.to_thread(store.read, attachment.storage_key)
+            is_photo = attachment.mime_type in PHOTO_TYPES and len(data) <= MAX_PHOTO_BYTES
+            if is_photo:
+                photos.append(InputMediaPhoto(data, caption=attachment.caption))
+            else:
+                extension = mimetypes.guess_extension(attachment.mime_type) or ""
+                files.append(
+                    InputMediaDocument(
+                        data, caption=attachment.caption, filename=attachment.caption + extension
                     )
-                    break
-                except (BadRequest, Forbidden):
-                    raise
-                except NetworkError as exc:
-                    # 5xx and dropped connections are transient: wait and send again.
-                    if attempt == SEND_RETRIES:
-                        raise
-                    log.info("send failed (%s), retrying", exc.__class__.__name__)
-                    await asyncio.sleep(min(0.5 * 2**attempt, 8))
+                )
+        reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        chat_id = message.chat_id
+        for group in (photos, files):
+            for start in range(0, len(group), MAX_ALBUM):
+                chunk = group[start : start + MAX_ALBUM]
+                call: Callable[[], Awaitable[object]]
+                if len(chunk) > 1:
+                    call = partial(bot.send_media_group, chat_id, chunk, reply_parameters=reply)
+                elif isinstance(chunk[0], InputMediaPhoto):
+                    call = partial(
+                        bot.send_photo,
+                        chat_id,
+                        chunk[0].media,
+                        caption=chunk[0].caption,
+                        reply_parameters=reply,
+                    )
+                else:
+                    call = partial(
+                        bot.send_document,
+                        chat_id,
+                        chunk[0].media,
+                        caption=chunk[0].caption,
+                        reply_parameters=reply,
+                    )
+                await _retrying(call)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update without its content, and tell the applicant to try again."""
@@ -130,6 +235,20 @@ class TelegramBridge:
             await self.send(context, [reply])
         except TelegramError as exc:
             log.warning("error notice not sent: %s", exc.__class__.__name__)
+
+
+async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
+    """Make a Bot API call, again after 5xx errors and dropped connections (429s are retried
+    by the rate limiter); a refusal (400, 403) is raised at once."""
+    for attempt in range(SEND_RETRIES):
+        try:
+            return await call()
+        except (BadRequest, Forbidden):
+            raise
+        except NetworkError as exc:
+            log.info("Bot API call failed (%s), retrying", exc.__class__.__name__)
+            await asyncio.sleep(min(0.5 * 2**attempt, 8))
+    return await call()
 
 
 async def register_commands(application: BotApplication, runtime: Runtime) -> None:

@@ -17,9 +17,9 @@ from cardbot.core.events import (
     Command,
     Event,
     FileUpload,
+    GroupReply,
     Incoming,
     IncomingFile,
-    SupportReply,
     Text,
     Unsupported,
     UserRef,
@@ -157,6 +157,33 @@ async def fetch_file(
     return IncomingFile(target, target.stat().st_size, name, unique_id, group_id)
 
 
+def review_group_event(update: Update, bot_id: int) -> Incoming | None:
+    """A reviewer's command, button press or reply to the bot in the review group."""
+    sender, chat = update.effective_user, update.effective_chat
+    if sender is None or chat is None or sender.is_bot:
+        return None
+    event: Event | None = None
+    if update.callback_query is not None:
+        data = update.callback_query.data
+        event = ButtonPress(data if isinstance(data, str) else "")
+    elif update.message is not None and update.message.text:
+        message = update.message
+        replied = message.reply_to_message
+        event = command_of(message)
+        author = replied.from_user if replied is not None else None
+        if event is None and replied is not None and author is not None and author.id == bot_id:
+            event = GroupReply(replied.text or replied.caption or "", message.text or "")
+    if event is None:
+        return None
+    user = UserRef(
+        user_id=sender.id,
+        chat_id=chat.id,
+        language_code=sender.language_code,
+        name=sender.full_name,
+    )
+    return Incoming(key=update_key(update, bot_id), user=user, event=event)
+
+
 def support_reply(update: Update, bot_id: int, support_chat_id: int | None) -> Incoming | None:
     """A staff member's reply, in the support group, to one of the bot's messages there."""
     message, chat = update.message, update.effective_chat
@@ -176,14 +203,23 @@ def support_reply(update: Update, bot_id: int, support_chat_id: int | None) -> I
     return Incoming(
         key=update_key(update, bot_id),
         user=UserRef(user_id=sender.id, chat_id=chat.id, language_code=sender.language_code),
-        event=SupportReply(replied_to=replied.text or "", text=message.text),
+        event=GroupReply(replied_to=replied.text or "", text=message.text),
     )
 
 
 async def to_incoming(
-    update: Update, bot: Bot, workdir: Path, max_bytes: int, support_chat_id: int | None = None
+    update: Update,
+    bot: Bot,
+    workdir: Path,
+    max_bytes: int,
+    support_chat_id: int | None = None,
+    review_chat_id: int | None = None,
 ) -> Incoming | None:
-    """The neutral envelope for an update from an applicant (or a support reply), or None."""
+    """The neutral envelope for an update from an applicant, a reviewer in the review group or
+    a support reply; None for anything else."""
+    chat = update.effective_chat
+    if review_chat_id is not None and chat is not None and chat.id == review_chat_id:
+        return review_group_event(update, bot.id)
     relayed = support_reply(update, bot.id, support_chat_id)
     if relayed is not None:
         return relayed

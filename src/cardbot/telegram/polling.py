@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 import signal
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -183,21 +184,31 @@ async def serve(
     stop: asyncio.Event,
     inbox: Inbox,
     ready: asyncio.Event | None = None,
+    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
 ) -> None:
-    """Start the application, poll until `stop`, then finish in-flight work and shut down."""
+    """Start the application and its background jobs, poll until `stop`, then finish in-flight
+    work and shut down."""
     async with application:
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
+        jobs = [asyncio.create_task(job(stop)) for job in background]
         if ready is not None:
             ready.set()
         try:
             await poll_updates(application, stop, inbox)
         finally:
+            stop.set()
+            if jobs:
+                await asyncio.wait(jobs, timeout=SHUTDOWN_GRACE)
             await application.stop()
 
 
-def run_until_signalled(application: BotApplication, inbox: Inbox) -> None:
+def run_until_signalled(
+    application: BotApplication,
+    inbox: Inbox,
+    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
+) -> None:
     """Serve until SIGINT or SIGTERM: stop taking updates, finish those in flight, exit."""
 
     async def main() -> None:
@@ -205,6 +216,6 @@ def run_until_signalled(application: BotApplication, inbox: Inbox) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(application, stop, inbox)
+        await serve(application, stop, inbox, background=background)
 
     asyncio.run(main())
