@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write an application as a package folder")
     export.add_argument("number", help="application number, e.g. DX-2026-000123")
     export.add_argument("folder", type=Path, help="new or empty folder to write")
+    audit = commands.add_parser("audit", help="print an application's history")
+    audit.add_argument("number", help="application number, e.g. DX-2026-000123")
+    audit.add_argument("--json", action="store_true", help="one JSON object per event")
     prescreen = commands.add_parser("prescreen", help="check a package folder")
     prescreen.add_argument("folder", type=Path, help="folder with manifest.json")
     prescreen.add_argument("--json", action="store_true", help="print one JSON object")
@@ -145,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cardbot.commands import export_package
 
             return export_package(settings, args.number, args.folder)
+        if args.command == "audit":
+            from cardbot.commands import print_audit
+
+            return print_audit(settings, args.number, as_json=args.json)
         if args.command == "prescreen":
             from cardbot.commands import prescreen_folder
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cardbot.config import Settings
 from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
-from cardbot.core.clock import local_date
+from cardbot.core.clock import local_date, local_time
 from cardbot.core.files import sha256_of
 from cardbot.core.model import Flag
 from cardbot.core.screening import Package, Problem, consistency_flags, screen_package
@@ -108,3 +108,36 @@ def _flags(settings: Settings, package: Package) -> list[Flag]:
         return []
     finally:
         engine.dispose()
+
+
+def print_audit(settings: Settings, number: str, *, as_json: bool) -> int:
+    """Print application `number`'s audit trail, oldest first; 1 when there is none."""
+    engine = make_engine(settings.database_url)
+    try:
+        with SqlUnitOfWork(make_session_factory(engine), SystemClock()) as uow:
+            events = uow.audit.history(number.strip().upper())
+    finally:
+        engine.dispose()
+    if not events:
+        print(f"cardbot: no history for an application numbered {number}", file=sys.stderr)
+        return 1
+    for event in events:
+        when = local_time(event.at).strftime("%Y-%m-%d %H:%M:%S")
+        actor = "-" if event.actor_id is None else str(event.actor_id)
+        if as_json:
+            record = {
+                "number": event.number,
+                "event": event.event,
+                "actor_id": event.actor_id,
+                "at": event.at.isoformat(),
+                "data": event.data,
+            }
+            print(json.dumps(record, ensure_ascii=False, sort_keys=True))
+        else:
+            details = " ".join(
+                f"{key}={json.dumps(value, ensure_ascii=False)}"
+                for key, value in sorted(event.data.items())
+                if value not in (None, [], "")
+            )
+            print(f"{when}  {event.event:<12} actor={actor}  {details}".rstrip())
+    return 0

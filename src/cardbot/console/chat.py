@@ -115,7 +115,13 @@ class ConsoleChat:
             self.show(self.renderer.render(reply))
 
     def show(self, message: RenderedMessage) -> None:
-        """Print one message with its buttons numbered."""
+        """Print one message with its buttons numbered (a message to a group is only shown)."""
+        if message.chat_id != self.user.chat_id:
+            if not message.toast:
+                text = html_to_plain(message.text)
+                self.out.write(f"\n[to group {message.chat_id}]\n{text}\n")
+                self.out.flush()
+            return
         self.out.write("\n" + html_to_plain(message.text) + "\n")
         self.buttons = [button for row in message.buttons for button in row]
         for number, (label, _data) in enumerate(self.buttons, start=1):

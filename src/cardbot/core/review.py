@@ -603,7 +603,8 @@ class GroupAction:
                 "stale" if draft is None else "claimed_by_other", reviewer=app.review.reviewer_name
             )
             return False
-        self.edit_card(app)
+        if op != "comment":  # asking for the comment leaves the card as it is
+            self.edit_card(app)
         return True
 
     def on_draft(self, app: Application, applicant: Applicant, op: str, arg: str) -> bool:
