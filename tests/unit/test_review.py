@@ -266,3 +266,20 @@ def test_every_step_is_in_the_audit_trail_and_back_office_gets_no_personal_data(
     assert [p["status"] for p in chat.db.outbox] == ["submitted", "in_review", "approved"]
     for payload in chat.db.outbox:
         assert "张三" not in str(payload) and "1101" not in str(payload)
+
+
+def test_withdrawing_during_a_resubmission_tells_the_reviewers(tmp_path: Path) -> None:
+    chat = desk(tmp_path)
+    as_reviewer(chat)
+    for op in ("resubmit", "r:unreadable", "next", "i:id_card", "send"):
+        tap(chat, op)
+    chat.as_user(APPLICANT)
+    (confirm,) = chat.command("cancel")
+    assert "撤回" in confirm.text
+    replies = chat.press("nav:cancel_yes")
+    (card,) = to(replies, GROUP)
+    assert "结果：已撤回" in card.text and card.buttons == []
+    assert any("已撤回申请" in m.text for m in to(replies, APPLICANT))
+    assert status(chat) == Status.WITHDRAWN
+    assert chat.db.audit[-1].event == "withdrawn"
+    assert chat.state == states.IDLE

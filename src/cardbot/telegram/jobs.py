@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import TelegramError
 from telegram.ext import Application
 
 from cardbot.backoffice import OutboxDelivery
@@ -50,7 +49,7 @@ def background_jobs(
         while not stop.is_set():
             try:
                 await send_reminders(runtime, application)
-            except (TelegramError, OSError, RuntimeError) as exc:
+            except Exception as exc:  # a job must outlive one bad round (e.g. a lost race)
                 log.warning("reminders failed: %s", exc.__class__.__name__)
             await _sleep_unless_stopped(stop, reminder_interval)
 
