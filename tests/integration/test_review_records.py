@@ -76,7 +76,7 @@ def test_two_reviewers_deciding_at_the_same_moment_make_one_decision(
         return results
 
     claims = race([(reviewer, f"claim:{reviewer}", "claim") for reviewer in REVIEWERS])
-    assert sum("decision/in_review" in templates for templates in claims) == 1
+    assert sum("decision/in_review" in templates for templates in claims) == 1, claims
     with chat.unit_of_work() as uow:
         owner = uow.load_application("DX-2026-000001").review.reviewer_id  # type: ignore[union-attr]
     chat.in_group(owner, GROUP, "owner")

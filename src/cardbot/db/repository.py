@@ -233,8 +233,11 @@ class SqlUnitOfWork:
         return _to_application(row) if row is not None else None
 
     def load_application_by_id(self, application_id: int) -> Application | None:
-        """The application with this id, if any."""
-        row = self.session.get(ApplicationRow, application_id)
+        """The application with this id, if any, locked until the end of the transaction (so
+        reviewers acting on one application at the same moment take turns)."""
+        row = self.session.execute(
+            select(ApplicationRow).where(ApplicationRow.id == application_id).with_for_update()
+        ).scalar_one_or_none()
         return _to_application(row) if row is not None else None
 
     def open_applications(self) -> list[Application]:
