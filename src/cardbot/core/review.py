@@ -529,7 +529,7 @@ class GroupAction:
         app, applicant = loaded
         self.applicant = applicant
         op, arg = parts[2], ":".join(parts[3:])
-        handled = self.apply(app, applicant, op, arg)
+        handled = self.apply(app, op, arg)
         if not handled:
             log.info("review button %s on %s not applicable now", op, app.number)
             return
@@ -566,7 +566,7 @@ class GroupAction:
         self.desk.record(self.uow, app, "claimed", self.user.user_id)
         self.notify_applicant(app, "in_review")
 
-    def apply(self, app: Application, applicant: Applicant, op: str, arg: str) -> bool:
+    def apply(self, app: Application, op: str, arg: str) -> bool:
         """Carry out one operation; False (after saying why) when it does not apply now."""
         status, draft = app.status, app.review.draft
         if op == "note":
@@ -596,7 +596,7 @@ class GroupAction:
             self.desk.record(self.uow, app, "investigating", self.user.user_id)
             self.notify_applicant(app, "investigating")
         elif draft is not None and draft.get("by") == self.user.user_id:
-            if not self.on_draft(app, applicant, op, arg):
+            if not self.on_draft(app, op, arg):
                 return False
         else:
             self.toast(
@@ -607,7 +607,7 @@ class GroupAction:
             self.edit_card(app)
         return True
 
-    def on_draft(self, app: Application, applicant: Applicant, op: str, arg: str) -> bool:
+    def on_draft(self, app: Application, op: str, arg: str) -> bool:
         """Buttons of a decision being prepared: reasons, items, next, send, comment, back."""
         draft = app.review.draft
         assert draft is not None
@@ -615,7 +615,7 @@ class GroupAction:
         if op == "back":
             app.review.draft = None
         elif op == "approve_ok" and action == "approve":
-            self.decide(app, applicant, comment=None)
+            self.decide(app, comment=None)
         elif op == "r" and action in ("reject", "resubmit") and draft.get("stage") != "items":
             reason = self.desk.spec.reasons.get(arg)
             if reason is None or action not in reason.decisions:
@@ -642,7 +642,7 @@ class GroupAction:
             if not self.ready(draft):
                 return False
             if op == "send":
-                self.decide(app, applicant, comment=None)
+                self.decide(app, comment=None)
             else:
                 draft["awaiting"] = "comment"
                 self.ask_text(app, "comment")
@@ -716,7 +716,7 @@ class GroupAction:
             self.say("review/text_too_long", number=app.number, limit=MAX_COMMENT)
             return
         if awaiting_comment:
-            self.decide(app, applicant, comment=text)
+            self.decide(app, comment=text)
         else:
             app.review.note_waiting.remove(self.user.user_id)
             app.review.notes.append(
@@ -732,7 +732,7 @@ class GroupAction:
 
     # -- decisions -----------------------------------------------------------------------
 
-    def decide(self, app: Application, applicant: Applicant, comment: str | None) -> None:
+    def decide(self, app: Application, comment: str | None) -> None:
         """Apply the prepared decision and tell the applicant at once."""
         draft = app.review.draft
         assert draft is not None
