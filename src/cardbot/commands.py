@@ -22,8 +22,7 @@ from cardbot.core.screening import Package, Problem, consistency_flags, screen_p
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
 from cardbot.package_folder import PackageFolderError, read_package, write_package
-from cardbot.runtime import SystemClock
-from cardbot.storage.local import LocalDocumentStore
+from cardbot.runtime import SystemClock, open_document_store
 
 
 def export_package(settings: Settings, number: str, folder: Path) -> int:
@@ -38,7 +37,7 @@ def export_package(settings: Settings, number: str, folder: Path) -> int:
         print(f"cardbot: no application numbered {number}", file=sys.stderr)
         return 1
     try:
-        manifest = write_package(folder, application, LocalDocumentStore(settings.documents_dir))
+        manifest = write_package(folder, application, open_document_store(settings))
     except PackageFolderError as exc:
         print(f"cardbot: {exc}", file=sys.stderr)
         return 2

@@ -37,6 +37,10 @@ class Settings:
     review_language: str = "zh"
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    retention_days: int = 180
+    flood_burst: int = 15
+    flood_per_second: float = 1.0
 
     @property
     def documents_dir(self) -> Path:
@@ -158,7 +162,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         review_chat_id=_chat_id(env, "CARDBOT_REVIEW_CHAT_ID"),
         review_language=_review_language(env),
         **_webhook(env),
+        secret_key=(env.get("CARDBOT_SECRET_KEY") or "").strip() or None,
+        retention_days=_whole(env, "CARDBOT_RETENTION_DAYS", 180, 1, 3650, "days, e.g. 180"),
+        flood_burst=_whole(env, "CARDBOT_FLOOD_BURST", 15, 1, 1000, "messages, e.g. 15"),
+        flood_per_second=_rate(env, "CARDBOT_FLOOD_PER_SECOND", 1.0),
     )
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int, what: str) -> int:
+    raw = (env.get(name) or "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high} ({what})")
+    return value
 
 
 def _review_language(env: Mapping[str, str]) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cardbot.calendar_cn import ChinaWorkingCalendar
-from cardbot.config import Settings
+from cardbot.config import ConfigError, Settings
 from cardbot.content.faq_files import load_faq, load_negatives
 from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
@@ -22,7 +22,8 @@ from cardbot.db.message_refs import SqlMessageRefs
 from cardbot.db.migrate import upgrade
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
-from cardbot.storage.local import LocalDocumentStore
+from cardbot.storage.encrypted import DocumentKeyError, EncryptedDocumentStore
+from cardbot.storage.keys import load_or_create_key
 
 CORE_WORKERS = 8
 
@@ -54,6 +55,20 @@ class Runtime:
         self.engine.dispose()
 
 
+def open_document_store(settings: Settings) -> EncryptedDocumentStore:
+    """The encrypted document store, its key checked; files from before encryption are
+    encrypted in place first."""
+    settings.ensure_data_dir()
+    key = load_or_create_key(settings.data_dir, settings.secret_key)
+    store = EncryptedDocumentStore(settings.documents_dir, key)
+    try:
+        store.check_key()
+    except DocumentKeyError as exc:
+        raise ConfigError(str(exc)) from None
+    store.migrate_plaintext()
+    return store
+
+
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     """Load content, bring the schema up to date and build the conversation service."""
     spec = load_spec(settings.dialogs_dir)
@@ -78,7 +93,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     service = ConversationService(
         spec,
         unit_of_work,
-        LocalDocumentStore(settings.documents_dir),
+        open_document_store(settings),
         clock,
         faq=faq,
         admin_ids=settings.admin_ids,
@@ -87,6 +102,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         review_chat_id=settings.review_chat_id,
         review_language=settings.review_language,
         back_office=settings.webhook_url is not None,
+        retention_days=settings.retention_days,
     )
     # Events are applied in worker threads, so one applicant's slow upload check does not hold
     # up the others (SQLite still takes one writer at a time, queueing in BEGIN IMMEDIATE).

@@ -48,7 +48,7 @@ def test_chat_continues_after_a_restart_and_submits(tmp_path: Path) -> None:
     assert "已提交" in second.stdout
     assert (tmp_path / "data" / "cardbot.db").is_file()
     stored = list((tmp_path / "data" / "documents").rglob("*"))
-    assert len([p for p in stored if p.is_file()]) == 2
+    assert len([p for p in stored if p.is_file() and not p.name.startswith(".")]) == 2
 
 
 def test_chat_speaks_english_when_asked(tmp_path: Path) -> None:

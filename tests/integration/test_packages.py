@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from cardbot.__main__ import main
+from cardbot.config import load_settings
 from cardbot.core.ports import UnitOfWork
 from cardbot.db.migrate import upgrade
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
-from cardbot.storage.local import LocalDocumentStore
+from cardbot.runtime import open_document_store
 from tests.support import files
 from tests.support.fakes import FixedClock
 from tests.support.harness import DIALOGS, VALID_USCC, Harness
@@ -39,7 +40,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     def units() -> UnitOfWork:
         return SqlUnitOfWork(sessions, clock)
 
-    store = LocalDocumentStore(data / "documents")
+    store = open_document_store(load_settings())
     chat = Harness(tmp_path, unit_of_work=units, documents=store, now=clock.current)
     chat.start_as("enterprise")
     chat.fill_identity()

@@ -16,7 +16,7 @@ from cardbot.core.roles import REVIEWER
 from cardbot.db.migrate import upgrade
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
-from cardbot.storage.local import LocalDocumentStore
+from cardbot.storage.encrypted import EncryptedDocumentStore
 from tests.support.fakes import FixedClock
 from tests.support.harness import DIALOGS, Harness
 
@@ -33,7 +33,7 @@ def sql_desk(tmp_path: Path, url: str) -> Harness:
     def units() -> UnitOfWork:
         return SqlUnitOfWork(sessions, clock)
 
-    store = LocalDocumentStore(tmp_path / "documents")
+    store = EncryptedDocumentStore(tmp_path / "documents", bytes(32))
     chat = Harness(
         tmp_path, unit_of_work=units, documents=store, now=clock.current, review_chat_id=GROUP
     )

@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import itertools
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ from typing import Any, Self
 
 from cardbot.core.faq import FaqEntry
 from cardbot.core.model import (
+    DECIDED_STATUSES,
     OPEN_STATUSES,
     Applicant,
     Application,
@@ -41,6 +42,7 @@ class MemoryDatabase:
     tickets: dict[int, SupportTicket] = field(default_factory=dict)
     audit: list[AuditEvent] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    applications: dict[int, Application] = field(default_factory=dict)
 
 
 class MemoryAuditLog:
@@ -55,6 +57,15 @@ class MemoryAuditLog:
 
     def history(self, number: str) -> list[AuditEvent]:
         return [e for e in [*self.db.audit, *self.pending] if e.number == number]
+
+    def scrub(self, number: str, keep: frozenset[str]) -> None:
+        for events in (self.db.audit, self.pending):
+            events[:] = [
+                dataclasses.replace(e, data={k: v for k, v in e.data.items() if k in keep})
+                if e.number == number
+                else e
+                for e in events
+            ]
 
 
 class MemoryOutbox:
@@ -173,6 +184,8 @@ class MemoryUnitOfWork:
         self._applicants: dict[int, Applicant | None] = {}
         self._processed: set[str] = set()
         self._counters: dict[int, int] = {}
+        self._later: list[Callable[[], None]] = []
+        self.clock = clock or FixedClock(datetime(2026, 11, 30, tzinfo=UTC))
 
     def __enter__(self) -> Self:
         return self
@@ -266,12 +279,69 @@ class MemoryUnitOfWork:
         ]
         return sorted(found, key=lambda app: (app.submitted_at, app.id or 0))
 
+    def applications_of(self, user_id: int) -> list[Application]:
+        found = [copy.deepcopy(a) for a in self.db.applications.values() if a.user_id == user_id]
+        current = self.db.applicants.get(user_id)
+        if current and current.application and current.application.id not in self.db.applications:
+            found.append(copy.deepcopy(current.application))
+        return sorted(found, key=lambda app: app.id or 0)
+
+    def erase_user(self, user_id: int) -> list[str]:
+        apps = self.applications_of(user_id)
+
+        def erase() -> None:
+            self.db.applicants.pop(user_id, None)
+            for app in apps:
+                self.db.applications.pop(app.id or 0, None)
+            for ticket_id in [i for i, t in self.db.tickets.items() if t.user_id == user_id]:
+                del self.db.tickets[ticket_id]
+
+        self._applicants[user_id] = None
+        self._later.append(erase)
+        return [d.storage_key for app in apps for d in app.documents.values()]
+
+    def closed_before(self, cutoff: datetime, limit: int) -> list[Application]:
+        found = [
+            copy.deepcopy(a)
+            for a in self.db.applications.values()
+            if a.closed_at is not None and a.closed_at < cutoff and a.purged_at is None
+        ]
+        return sorted(found, key=lambda app: (app.closed_at, app.id or 0))[:limit]
+
+    def purge_application(self, application_id: int) -> list[str]:
+        stored = self.db.applications.get(application_id)
+        if stored is None:
+            return []
+        keys = [d.storage_key for d in stored.documents.values()]
+        now = self.clock.now()
+
+        def purge(app: Application) -> None:
+            app.answers, app.documents, app.flags, app.purged_at = {}, {}, [], now
+            app.review.comment, app.review.notes, app.review.draft = None, [], None
+
+        def apply() -> None:
+            purge(self.db.applications[application_id])
+            for applicant in self.db.applicants.values():
+                if applicant.application and applicant.application.id == application_id:
+                    purge(applicant.application)
+
+        self._later.append(apply)
+        return keys
+
     def commit(self) -> None:
         for user_id, applicant in self._applicants.items():
             if applicant is None:
                 self.db.applicants.pop(user_id, None)
             else:
                 self.db.applicants[user_id] = applicant
+                app = applicant.application
+                if app is not None and app.id is not None:
+                    if app.status in DECIDED_STATUSES and app.closed_at is None:
+                        app.closed_at = self.clock.now()
+                    self.db.applications[app.id] = copy.deepcopy(app)
+        for change in self._later:
+            change()
+        self._later = []
         self.db.processed |= self._processed
         self.db.counters.update(self._counters)
         self.db.audit += self.audit.pending

@@ -71,7 +71,11 @@ def test_submission_posts_a_card_with_masked_id_and_every_document(tmp_path: Pat
         "身份证国徽面（背面）",
     ]
     assert card.tag == "card:1" and not card.edit
-    assert [data for row in card.buttons for _, data in row] == ["rv:1:claim", "rv:1:note"]
+    assert [data for row in card.buttons for _, data in row] == [
+        "rv:1:claim",
+        "rv:1:note",
+        "rv:1:reveal",
+    ]
     (told,) = to(replies, APPLICANT)
     assert "预计在" in told.text
 

@@ -62,6 +62,8 @@ REVIEW_TEMPLATES = (
     "review/toast/already_decided",
     "review/toast/pick_reason",
     "review/toast/pick_item",
+    "review/toast/revealed",
+    "review/erased",
 )
 REVIEW_LABELS = (
     "claim",
@@ -75,6 +77,7 @@ REVIEW_LABELS = (
     "comment",
     "next",
     "back",
+    "reveal",
 )
 FIXED_TEMPLATES = (
     "welcome",
@@ -114,6 +117,10 @@ FIXED_TEMPLATES = (
     "support/applicant_gone",
     "use_as_answer",
     "support_busy",
+    "mydata",
+    "delete_confirm",
+    "delete_kept",
+    "deleted",
 )
 FLOW_PROBLEMS = (
     "unsupported_message",
@@ -138,6 +145,9 @@ STAFF_LABELS = (
     "publish",
 )
 BUTTONS = (
+    "delete_data",
+    "delete_yes",
+    "delete_no",
     "reapply",
     "withdraw",
     "withdraw_yes",

@@ -70,6 +70,7 @@ class RenderedMessage:
     edit: bool = False
     force_reply: bool = False
     toast: bool = False
+    alert: bool = False
 
 
 def _flatten(prefix: str, value: Any, into: dict[str, str], path: Path) -> None:
@@ -194,4 +195,5 @@ class Renderer:
             edit=reply.edit,
             force_reply=reply.force_reply,
             toast=reply.toast,
+            alert=reply.alert,
         )

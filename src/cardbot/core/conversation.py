@@ -30,6 +30,7 @@ from cardbot.core.files import check_file
 from cardbot.core.flow import FlowMachine, FlowModel
 from cardbot.core.model import DECIDED_STATUSES, Applicant, Application, Status, StoredDocument
 from cardbot.core.ports import Clock, ConcurrentUpdateError, DocumentStore, UnitOfWork
+from cardbot.core.privacy import PRIVACY_COMMANDS, RETENTION_DAYS, PrivacyDesk
 from cardbot.core.replies import Button, Reply
 from cardbot.core.review import ReviewDesk
 from cardbot.core.roles import STAFF, roles_of
@@ -49,7 +50,18 @@ log = logging.getLogger(__name__)
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
-COMMANDS = ("start", "help", "status", "summary", "back", "cancel", "lang", "faq")
+COMMANDS = (
+    "start",
+    "help",
+    "status",
+    "summary",
+    "back",
+    "cancel",
+    "lang",
+    "faq",
+    "mydata",
+    "delete",
+)
 MAX_TEXT_LENGTH = 1000
 MAX_ATTEMPTS = 3
 MAX_QUESTION = 300
@@ -87,6 +99,7 @@ class ConversationService:
         review_chat_id: int | None = None,
         review_language: str = DEFAULT_LANGUAGE,
         back_office: bool = False,
+        retention_days: int = RETENTION_DAYS,
     ) -> None:
         self.spec = spec
         self.flow = FlowMachine(spec)
@@ -98,6 +111,7 @@ class ConversationService:
         self.support_chat_id = support_chat_id
         self.calendar: WorkingCalendar = calendar or WeekdayCalendar()
         self.review = ReviewDesk(self, review_chat_id, review_language, back_office=back_office)
+        self.privacy = PrivacyDesk(self, retention_days)
 
     def handle(self, incoming: Incoming) -> list[Reply]:
         """Apply one event and return the replies; a repeated delivery asks the question again.
@@ -388,8 +402,8 @@ class Turn:
             return
         if (
             self.state == states.NEW
-            and not (isinstance(event, Command) and event.name == "lang")
-            and not (isinstance(event, ButtonPress) and event.data.startswith("lang:"))
+            and not (isinstance(event, Command) and event.name in ("lang", *PRIVACY_COMMANDS))
+            and not (isinstance(event, ButtonPress) and event.data.startswith(("lang:", "del:")))
         ):
             if isinstance(event, Text):
                 self.answer_faq_if_confident(event.text)
@@ -455,6 +469,8 @@ class Turn:
             "cancel": self.on_cancel,
             "lang": self.on_lang,
             "faq": self.on_faq_list,
+            "mydata": lambda: self.service.privacy.my_data(self),
+            "delete": lambda: self.service.privacy.ask_delete(self),
         }
         handler = handlers.get(name)
         if handler is None:
@@ -574,6 +590,8 @@ class Turn:
             handled = self.on_faq_button(value)
         elif scope == "human":
             handled = self.on_ask_person(value)
+        elif scope == "del":
+            handled = self.service.privacy.on_button(self, value)
         elif scope == "lang" and value in LANGUAGES:
             self.applicant.language = value
             self.say("language_set")
@@ -1032,6 +1050,7 @@ class Turn:
             self.say(
                 "consent",
                 ((Button("button.agree", "consent:yes"), Button("button.decline", "consent:no")),),
+                retention_days=self.service.privacy.retention_days,
             )
         elif state == states.CATEGORY:
             self.say(

@@ -91,6 +91,8 @@ class Application:
     review: Review = field(default_factory=Review)
     redo: set[str] = field(default_factory=set)
     version: int = 0
+    closed_at: datetime | None = None
+    purged_at: datetime | None = None
 
 
 @dataclass

@@ -131,6 +131,11 @@ class AuditLog(Protocol):
         """Every event of the application, oldest first."""
         ...
 
+    def scrub(self, number: str, keep: frozenset[str]) -> None:
+        """Drop every data field but `keep` from the application's events (free text such as
+        notes and comments goes when the applicant's data is erased or purged)."""
+        ...
+
 
 class Outbox(Protocol):
     """Status changes waiting to be sent to the back office, written with the change itself."""
@@ -188,6 +193,24 @@ class UnitOfWork(ApplicationIndex, Protocol):
 
     def open_applications(self) -> list[Application]:
         """Every submitted application without a final decision, oldest submission first."""
+        ...
+
+    def applications_of(self, user_id: int) -> list[Application]:
+        """Every application the user ever started and that is still kept, oldest first."""
+        ...
+
+    def erase_user(self, user_id: int) -> list[str]:
+        """Delete the user's conversation, applications and questions; returns the storage
+        keys of their documents, to be deleted once this unit of work is committed."""
+        ...
+
+    def closed_before(self, cutoff: datetime, limit: int) -> list[Application]:
+        """Decided or withdrawn applications closed before `cutoff` and not yet purged."""
+        ...
+
+    def purge_application(self, application_id: int) -> list[str]:
+        """Delete an application's answers and document records, marking it purged; returns
+        the storage keys of its documents."""
         ...
 
     def commit(self) -> None:

@@ -36,7 +36,8 @@ class Reply:
     message as replies to it. `tag` names the sent message so a later reply with `edit` can
     change it in place (a new message is sent when there is nothing to edit). `force_reply`
     opens the reply box (how a reviewer in a group types a comment); `toast` shows the text
-    briefly to whoever pressed the button instead of posting it.
+    briefly to whoever pressed the button instead of posting it (`alert`: in a box that stays
+    until dismissed).
     """
 
     template: str
@@ -50,3 +51,4 @@ class Reply:
     edit: bool = False
     force_reply: bool = False
     toast: bool = False
+    alert: bool = False

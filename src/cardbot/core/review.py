@@ -116,7 +116,7 @@ class ReviewDesk:
         assert app.number is not None
         now = self.service.clock.now()
         uow.audit.append(AuditEvent(app.number, event, actor, now, data))
-        if self.back_office and event not in ("noted", "notified", "reminded"):
+        if self.back_office and event not in ("noted", "notified", "reminded", "revealed"):
             uow.outbox.add(
                 {
                     "event": event,
@@ -209,10 +209,13 @@ class ReviewDesk:
         status, draft = app.status, app.review.draft
         if status in DECIDED_STATUSES:
             return ()
+        last_row: tuple[Button, ...] = (button("note", "note"),)
+        if any(app.answers.get(step) for step in MASKED_STEPS):
+            last_row = (*last_row, button("reveal", "reveal"))
         if status == Status.SUBMITTED:
-            return ((button("claim", "claim"),), (button("note", "note"),))
+            return ((button("claim", "claim"),), last_row)
         if status == Status.RESUBMISSION_REQUESTED:
-            return ((button("note", "note"),),)
+            return (last_row,)
         if draft is None:
             second = [button("resubmit", "resubmit")]
             if status == Status.IN_REVIEW:
@@ -220,7 +223,7 @@ class ReviewDesk:
             return (
                 (button("approve", "approve"), button("reject", "reject")),
                 tuple(second),
-                (button("note", "note"),),
+                last_row,
             )
         action = draft["action"]
         send_row = (button("send", "send"), button("comment", "comment"))
@@ -324,6 +327,29 @@ class ReviewDesk:
         card = self.card(app, turn.today(), edit=True)
         if card is not None:
             turn.replies.append(card)
+
+    def on_erased(self, turn: Turn) -> None:
+        """The applicant erased their data while under review: withdraw the application and
+        replace its card with a notice that keeps no personal data."""
+        app = turn.app
+        app.status = Status.WITHDRAWN
+        app.review.decided_at = self.service.clock.now()
+        app.review.draft = None
+        self.record(turn.uow, app, "withdrawn", turn.applicant.user_id, erased=True)
+        if self.chat_id is None or app.id is None:
+            return
+        notice = {"number": app.number}
+        turn.replies.append(
+            Reply(
+                "review/erased",
+                self.chat_id,
+                self.language,
+                notice,
+                tag=f"card:{app.id}",
+                edit=True,
+            )
+        )
+        turn.replies.append(Reply("review/erased", self.chat_id, self.language, notice))
 
     def status_history(self, uow: UnitOfWork, app: Application) -> list[dict[str, str]]:
         """What the applicant may see of the application's history: status changes by date."""
@@ -529,6 +555,9 @@ class GroupAction:
         app, applicant = loaded
         self.applicant = applicant
         op, arg = parts[2], ":".join(parts[3:])
+        if op == "reveal":
+            self.reveal(app)
+            return
         handled = self.apply(app, op, arg)
         if not handled:
             log.info("review button %s on %s not applicable now", op, app.number)
@@ -606,6 +635,25 @@ class GroupAction:
         if op != "comment":  # asking for the comment leaves the card as it is
             self.edit_card(app)
         return True
+
+    def reveal(self, app: Application) -> None:
+        """Show the full ID number to the reviewer who asked, only to them, and audit it."""
+        step = next((s for s in sorted(MASKED_STEPS) if app.answers.get(s)), None)
+        if step is None or app.status in DECIDED_STATUSES:
+            self.toast("stale")
+            return
+        self.desk.record(self.uow, app, "revealed", self.user.user_id, field=step)
+        assert self.desk.chat_id is not None
+        self.replies.append(
+            Reply(
+                "review/toast/revealed",
+                self.desk.chat_id,
+                self.desk.language,
+                {"number": app.number, "value": app.answers[step]},
+                toast=True,
+                alert=True,
+            )
+        )
 
     def on_draft(self, app: Application, op: str, arg: str) -> bool:
         """Buttons of a decision being prepared: reasons, items, next, send, comment, back."""

@@ -100,6 +100,8 @@ class ApplicationRow(Base):
     review: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     redo: Mapped[list[str]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 

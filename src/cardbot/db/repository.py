@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -14,10 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from cardbot.core.model import (
+    DECIDED_STATUSES,
     OPEN_STATUSES,
     Applicant,
     Application,
     Flag,
+    Review,
     Status,
     StoredDocument,
 )
@@ -37,6 +40,7 @@ from cardbot.db.models import (
     DocumentRow,
     NumberCounterRow,
     ProcessedUpdateRow,
+    SupportTicketRow,
 )
 from cardbot.db.review_repositories import (
     SqlAuditLog,
@@ -166,6 +170,8 @@ class SqlUnitOfWork:
         row.skipped = sorted(app.skipped)
         row.flags = [asdict(flag) for flag in app.flags]
         row.submitted_at = app.submitted_at
+        if app.status in DECIDED_STATUSES and row.closed_at is None:
+            row.closed_at = self._clock.now()
         review = review_to_data(app.review)
         if row.review != review:
             row.review = review
@@ -195,6 +201,7 @@ class SqlUnitOfWork:
         app.id = row.id
         app.user_id = user_id
         app.version = row.version
+        app.closed_at = row.closed_at
         return row.id
 
     def _delete_if_draft(self, application_id: int) -> None:
@@ -248,6 +255,62 @@ class SqlUnitOfWork:
             .order_by(ApplicationRow.submitted_at, ApplicationRow.id)
         ).scalars()
         return [_to_application(row) for row in rows]
+
+    def applications_of(self, user_id: int) -> list[Application]:
+        """Every application the user ever started and that is still kept, oldest first."""
+        rows = self.session.execute(
+            select(ApplicationRow)
+            .where(ApplicationRow.user_id == user_id)
+            .order_by(ApplicationRow.created_at, ApplicationRow.id)
+        ).scalars()
+        return [_to_application(row) for row in rows]
+
+    def erase_user(self, user_id: int) -> list[str]:
+        """Delete the user's conversation, applications and questions; returns the storage
+        keys of their documents, to be deleted once this unit of work is committed."""
+        applicant = self._rows.pop(user_id, None) or self.session.get(ApplicantRow, user_id)
+        if applicant is not None:
+            self.session.delete(applicant)
+            self.session.flush()
+        rows = self.session.execute(
+            select(ApplicationRow).where(ApplicationRow.user_id == user_id)
+        ).scalars()
+        keys = []
+        for row in rows:
+            keys += [d.storage_key for d in row.documents]
+            self.session.delete(row)
+        self.session.execute(delete(SupportTicketRow).where(SupportTicketRow.user_id == user_id))
+        self.session.flush()
+        return keys
+
+    def closed_before(self, cutoff: datetime, limit: int) -> list[Application]:
+        """Decided or withdrawn applications closed before `cutoff` and not yet purged."""
+        rows = self.session.execute(
+            select(ApplicationRow)
+            .where(
+                ApplicationRow.closed_at < cutoff,
+                ApplicationRow.purged_at.is_(None),
+                ApplicationRow.status.in_([s.value for s in DECIDED_STATUSES]),
+            )
+            .order_by(ApplicationRow.closed_at, ApplicationRow.id)
+            .limit(limit)
+        ).scalars()
+        return [_to_application(row) for row in rows]
+
+    def purge_application(self, application_id: int) -> list[str]:
+        """Delete an application's answers and document records, marking it purged; returns
+        the storage keys of its documents."""
+        row = self.session.get(ApplicationRow, application_id)
+        if row is None:
+            return []
+        keys = [d.storage_key for d in row.documents]
+        row.documents = []
+        row.answers = []
+        row.flags = []
+        row.review = review_to_data(_scrubbed(review_from_data(row.review)))
+        row.purged_at = self._clock.now()
+        self.session.flush()
+        return keys
 
     def _open_numbers(
         self,
@@ -345,4 +408,15 @@ def _to_application(row: ApplicationRow) -> Application:
         review=review_from_data(row.review),
         redo=set(row.redo or ()),
         version=row.version,
+        closed_at=row.closed_at,
+        purged_at=row.purged_at,
     )
+
+
+def _scrubbed(review: Review) -> Review:
+    """A review without its free text (comment, notes, the draft being prepared)."""
+    review.comment = None
+    review.notes = []
+    review.draft = None
+    review.digest = {}
+    return review

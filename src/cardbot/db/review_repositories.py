@@ -41,6 +41,16 @@ class SqlAuditLog:
         ).scalars()
         return [AuditEvent(r.number, r.event, r.actor_id, r.at, dict(r.data or {})) for r in rows]
 
+    def scrub(self, number: str, keep: frozenset[str]) -> None:
+        """Drop every data field but `keep` from the application's events."""
+        rows = self.session.execute(
+            select(AuditEventRow).where(AuditEventRow.number == number)
+        ).scalars()
+        for row in rows:
+            kept = {k: v for k, v in (row.data or {}).items() if k in keep}
+            if kept != row.data:
+                row.data = kept
+
 
 class SqlOutbox:
     """Back-office notifications queued in the same transaction as the change they report."""

@@ -99,7 +99,7 @@ class TelegramBridge:
             )
             messages = [self.runtime.renderer.render(reply) for reply in replies]
             if query is not None:
-                toast = next((m.text for m in messages if m.toast), None)
+                toast = next((m for m in messages if m.toast), None)
                 messages = [m for m in messages if not m.toast]
                 answered = await self._answer(query, toast)
             for message in messages:
@@ -110,10 +110,13 @@ class TelegramBridge:
                 await self._answer(query, None)
 
     @staticmethod
-    async def _answer(query: CallbackQuery, toast: str | None) -> bool:
+    async def _answer(query: CallbackQuery, toast: RenderedMessage | None) -> bool:
         """Stop the button's spinner, showing the toast if there is one."""
         try:
-            await query.answer(text=toast[:MAX_TOAST] if toast else None)
+            if toast is None:
+                await query.answer()
+            else:
+                await query.answer(text=toast.text[:MAX_TOAST], show_alert=toast.alert)
         except TelegramError as exc:
             log.info("callback not answered: %s", exc.__class__.__name__)
         return True
