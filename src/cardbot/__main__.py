@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         change.add_argument("user_id", type=int, help="Telegram user id")
         change.add_argument("role", choices=("staff", "reviewer"))
     roles_commands.add_parser("list", help="list admins and granted roles")
+    purge = commands.add_parser(
+        "purge", help="delete personal data of applications closed longer than the retention"
+    )
+    purge.add_argument("--json", action="store_true", help="print the result as JSON")
     database = commands.add_parser("db", help="database schema")
     db_commands = database.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every pending migration")
@@ -152,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cardbot.commands import print_audit
 
             return print_audit(settings, args.number, as_json=args.json)
+        if args.command == "purge":
+            from cardbot.commands import purge_now
+
+            return purge_now(settings, as_json=args.json)
         if args.command == "prescreen":
             from cardbot.commands import prescreen_folder
 

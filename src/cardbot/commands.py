@@ -1,4 +1,4 @@
-"""The package commands: `cardbot export` and `cardbot prescreen`."""
+"""The package and records commands: `cardbot export`, `prescreen`, `audit` and `purge`."""
 
 from __future__ import annotations
 
@@ -139,4 +139,28 @@ def print_audit(settings: Settings, number: str, *, as_json: bool) -> int:
                 if value not in (None, [], "")
             )
             print(f"{when}  {event.event:<12} actor={actor}  {details}".rstrip())
+    return 0
+
+
+def purge_now(settings: Settings, *, as_json: bool) -> int:
+    """Run the retention purge once (as the running bot does every hour) and say what went."""
+    from cardbot.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        report = runtime.service.privacy.purge()
+    finally:
+        runtime.close()
+    if as_json:
+        print(json.dumps({"purged": report.numbers, "files": report.files}))
+    elif report.numbers:
+        print(
+            f"purged {len(report.numbers)} application(s) closed more than "
+            f"{settings.retention_days} days ago ({report.files} file(s)): "
+            + ", ".join(report.numbers)
+        )
+    else:
+        print(
+            f"nothing to purge: no application closed more than {settings.retention_days} days ago"
+        )
     return 0

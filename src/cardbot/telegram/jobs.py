@@ -1,4 +1,5 @@
-"""Background work beside the updates: reminders to the review group, back-office delivery."""
+"""Background work beside the updates: reminders to the review group, retention purges,
+back-office delivery."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from cardbot.telegram.bot import TelegramBridge
 log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL = 600.0
+PURGE_INTERVAL = 3600.0
 BackgroundJob = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
@@ -42,6 +44,7 @@ def background_jobs(
     application: Application[Any, Any, Any, Any, Any, Any],
     *,
     reminder_interval: float = REMINDER_INTERVAL,
+    purge_interval: float = PURGE_INTERVAL,
 ) -> list[BackgroundJob]:
     """The jobs a running bot keeps going until it stops."""
 
@@ -53,7 +56,16 @@ def background_jobs(
                 log.warning("reminders failed: %s", exc.__class__.__name__)
             await _sleep_unless_stopped(stop, reminder_interval)
 
-    jobs: list[BackgroundJob] = [reminders]
+    async def purges(stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            try:
+                await loop.run_in_executor(runtime.executor, runtime.service.privacy.purge)
+            except Exception as exc:  # e.g. the database briefly away: try again next round
+                log.warning("retention purge failed: %s", exc.__class__.__name__)
+            await _sleep_unless_stopped(stop, purge_interval)
+
+    jobs: list[BackgroundJob] = [reminders, purges]
     settings = runtime.settings
     if settings.webhook_url and settings.webhook_secret:
         delivery = OutboxDelivery(
