@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.harness import Harness
+from tests.support.log_audit import LogAudit
 
 POSTGRES_URL_VARIABLE = "CARDBOT_TEST_POSTGRES_URL"
+LOG_AUDIT = LogAudit()
 
 # CPython before 3.11.8 corrupts its AST recursion counter when a RecursionError strikes inside
 # ast.parse, which traceback formatting calls to draw carets; pytest's next ast.parse (rewriting a
@@ -32,3 +34,16 @@ def chat(tmp_path: Path) -> Harness:
 def postgres_url() -> str | None:
     """The PostgreSQL server to test against, if one is configured."""
     return os.environ.get(POSTGRES_URL_VARIABLE) or None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Watch the whole run's log for personal values (see tests/support/log_audit.py)."""
+    LOG_AUDIT.install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any log record carried a personal value used by the tests."""
+    if LOG_AUDIT.leaks:
+        report = "\n".join(LOG_AUDIT.leaks)
+        sys.stderr.write(f"\nPERSONAL DATA IN THE LOG ({len(LOG_AUDIT.leaks)}):\n{report}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -13,6 +13,7 @@ from tests.e2e.test_application_flow import Person
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser
 from tests.support.harness import DIALOGS, VALID_PHONE
+from tests.support.log_audit import PERSONAL_VALUES
 
 
 async def start_process(
@@ -93,8 +94,10 @@ async def test_killed_mid_application_restarts_with_everything_acknowledged(
         assert "DX-" in done.plain
     finally:
         process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), 30)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0
+    log = stdout.decode() + stderr.decode()
+    assert not [value for value in PERSONAL_VALUES if value in log], log
 
 
 async def run_briefly(api: BotApiStandIn, workdir: Path, **env: str) -> tuple[int, str]:

@@ -1,0 +1,61 @@
+"""Logging set-up: quiet libraries that would print secrets, and redact what slips through.
+
+cardbot's own log lines carry ids and class names only, never what people typed or sent. As a
+second line of defence, every formatted line (traceback included) is scrubbed of anything that
+looks like a bot token, an ID or passport number, a phone number or a credit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import TextIO
+
+# Libraries that log request URLs (which hold the bot token) or API parameters (which hold
+# what applicants typed) at INFO or DEBUG.
+NOISY_LIBRARIES = ("httpx", "httpcore", "telegram", "apscheduler", "sqlalchemy.engine")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+_NOT_CODE = r"(?<![0-9A-Za-z])"
+_END = r"(?![0-9A-Za-z])"
+_CODE_CHAR = "[0-9A-HJ-NPQRTUWXY]"
+_PATTERNS = (
+    (re.compile(r"(?<![0-9])\d{6,12}:[A-Za-z0-9_-]{30,}"), "[token]"),
+    (re.compile(_NOT_CODE + r"\d{17}[\dXx]" + _END), "[id]"),
+    (re.compile(_NOT_CODE + r"\d{15}" + _END), "[id]"),
+    (re.compile(_NOT_CODE + _CODE_CHAR + "{2}" + r"\d{6}" + _CODE_CHAR + "{10}" + _END), "[code]"),
+    (re.compile(r"(?<![0-9])(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![0-9])"), "[phone]"),
+    (re.compile(_NOT_CODE + r"[EGDSPH][A-Z]?\d{7,8}" + _END), "[passport]"),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with tokens, ID, passport and phone numbers and credit codes replaced."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose output (message and traceback) goes through `redact`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The formatted record, redacted."""
+        return redact(super().format(record))
+
+
+def quiet_libraries() -> None:
+    """Keep libraries that would log tokens or message contents at WARNING and above."""
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> None:
+    """Log to `stream` (stderr by default) at `level`, redacted, libraries kept quiet."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(RedactingFormatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    quiet_libraries()
