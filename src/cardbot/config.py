@@ -39,8 +39,8 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     retention_days: int = 180
-    flood_burst: int = 15
-    flood_per_second: float = 1.0
+    flood_burst: int = 30
+    flood_per_second: float = 2.0
 
     @property
     def documents_dir(self) -> Path:
@@ -164,8 +164,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         **_webhook(env),
         secret_key=(env.get("CARDBOT_SECRET_KEY") or "").strip() or None,
         retention_days=_whole(env, "CARDBOT_RETENTION_DAYS", 180, 1, 3650, "days, e.g. 180"),
-        flood_burst=_whole(env, "CARDBOT_FLOOD_BURST", 15, 1, 1000, "messages, e.g. 15"),
-        flood_per_second=_rate(env, "CARDBOT_FLOOD_PER_SECOND", 1.0),
+        flood_burst=_whole(env, "CARDBOT_FLOOD_BURST", 30, 1, 1000, "messages, e.g. 30"),
+        flood_per_second=_rate(env, "CARDBOT_FLOOD_PER_SECOND", 2.0),
     )
 
 

@@ -14,7 +14,14 @@ from typing import TextIO
 
 # Libraries that log request URLs (which hold the bot token) or API parameters (which hold
 # what applicants typed) at INFO or DEBUG.
-NOISY_LIBRARIES = ("httpx", "httpcore", "telegram", "apscheduler", "sqlalchemy.engine")
+NOISY_LIBRARIES = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "apscheduler",
+    "sqlalchemy.engine",
+    "transitions",
+)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 _NOT_CODE = r"(?<![0-9A-Za-z])"

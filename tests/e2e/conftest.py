@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +41,7 @@ class RunningBot:
         support_chat_id: int | None = None,
         review_chat_id: int | None = None,
         reminder_interval: float = 600.0,
+        **settings: Any,
     ) -> None:
         data_dir = workdir / "data"
         self.settings = Settings(
@@ -52,6 +54,7 @@ class RunningBot:
             admin_ids=admin_ids,
             support_chat_id=support_chat_id,
             review_chat_id=review_chat_id,
+            **settings,
         )
         self.reminder_interval = reminder_interval
         self.runtime: Runtime | None = None

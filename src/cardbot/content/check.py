@@ -117,6 +117,7 @@ FIXED_TEMPLATES = (
     "support/applicant_gone",
     "use_as_answer",
     "support_busy",
+    "slow_down",
     "mydata",
     "delete_confirm",
     "delete_kept",

@@ -42,6 +42,7 @@ from cardbot.content.render import LANGUAGES, RenderedMessage
 from cardbot.core.conversation import COMMANDS
 from cardbot.core.replies import Reply
 from cardbot.runtime import Runtime
+from cardbot.telegram.flood import FloodGate
 from cardbot.telegram.mapping import to_incoming, update_key, user_ref
 from cardbot.telegram.processor import PerUserUpdateProcessor
 
@@ -75,9 +76,12 @@ class TelegramBridge:
         self.runtime = runtime
         self.incoming_dir = runtime.settings.data_dir / "incoming"
         self.incoming_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        settings = runtime.settings
+        self.flood = FloodGate(settings.flood_burst, settings.flood_per_second)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update: apply the event, acknowledge a button press, send the replies."""
+        await self._slow_down_floods(update, context)
         query = update.callback_query
         answered = False
         workdir = Path(tempfile.mkdtemp(dir=self.incoming_dir))
@@ -108,6 +112,21 @@ class TelegramBridge:
             shutil.rmtree(workdir, ignore_errors=True)
             if query is not None and not answered:
                 await self._answer(query, None)
+
+    async def _slow_down_floods(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Make a user who sends too fast wait their turn, telling them once per flood."""
+        user = user_ref(update)
+        if user is None:
+            return
+        admission = self.flood.admit(user.user_id)
+        if admission.warn:
+            language = await asyncio.to_thread(self.runtime.service.language_of, user)
+            try:
+                await self.send(context, [Reply("slow_down", user.chat_id, language)])
+            except TelegramError as exc:
+                log.info("flood notice not sent: %s", exc.__class__.__name__)
+        if admission.wait > 0:
+            await asyncio.sleep(admission.wait)
 
     @staticmethod
     async def _answer(query: CallbackQuery, toast: RenderedMessage | None) -> bool:
