@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from pathlib import Path
@@ -11,6 +12,12 @@ import pytest
 from cardbot.content.check import check_content, required_templates
 from cardbot.content.loader import ContentError, load_spec
 from cardbot.content.render import Renderer
+from cardbot.content.telegram_html import (
+    MAX_MESSAGE_LENGTH,
+    split_message,
+    telegram_html_problem,
+    visible_length,
+)
 from cardbot.core.flow import mermaid_diagram
 from cardbot.core.replies import Button, Reply
 from tests.support.harness import DIALOGS, VALID_ID, VALID_USCC, Harness
@@ -154,3 +161,29 @@ def test_ids_too_long_for_telegram_button_data_are_named(dialogs: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("passport]", f"{long_id}]"), "utf-8")
     problems = check_content(dialogs)
     assert f"{path}: pick:id_type:{long_id}: button data over Telegram's 64 bytes" in problems[0]
+
+
+def test_an_over_long_message_is_cut_between_lines_into_valid_pieces() -> None:
+    lines = [f"<b>{n}</b> · {'内容' * 30} &amp; <i>more</i>" for n in range(200)]
+    text = "\n".join(lines)
+    assert visible_length(text) > MAX_MESSAGE_LENGTH
+
+    pieces = split_message(text)
+
+    assert len(pieces) > 1
+    assert all(telegram_html_problem(piece) is None for piece in pieces)
+    assert "\n".join(pieces) == text  # cut only between lines, nothing lost
+
+
+def test_a_single_over_long_block_is_sent_as_escaped_plain_text() -> None:
+    text = "<pre>" + "x&lt;y &amp; 😀 " * 1000 + "</pre>"
+
+    pieces = split_message(text)
+
+    assert len(pieces) > 1
+    assert all(telegram_html_problem(piece) is None for piece in pieces)
+    assert html.unescape("".join(pieces)) == "x<y & 😀 " * 1000
+
+
+def test_a_message_within_the_limit_is_left_alone() -> None:
+    assert split_message("<b>short</b> &amp; sweet") == ["<b>short</b> &amp; sweet"]

@@ -1,4 +1,5 @@
-"""What Telegram's HTML parse mode accepts: the check applied before staff text is published."""
+"""What Telegram's HTML parse mode accepts: the check applied before staff text is published,
+and the cutting of over-long messages into pieces Telegram takes."""
 
 from __future__ import annotations
 
@@ -52,6 +53,12 @@ class _TagChecker(HTMLParser):
     def handle_data(self, data: str) -> None:
         self.text_length += len(data.encode("utf-16-le")) // 2
 
+    def handle_entityref(self, name: str) -> None:
+        self.text_length += 1
+
+    def handle_charref(self, name: str) -> None:
+        self.text_length += 2  # at most a surrogate pair
+
 
 def telegram_html_problem(text: str) -> str | None:
     """Why Telegram would refuse this HTML message (bad tags, bare < or &, too long), or None."""
@@ -75,3 +82,88 @@ def telegram_html_problem(text: str) -> str | None:
             f"Telegram allows {MAX_MESSAGE_LENGTH}"
         )
     return None
+
+
+def visible_length(text: str) -> int:
+    """How long Telegram counts an HTML message: its text without tags, in UTF-16 units."""
+    checker = _TagChecker()
+    checker.feed(text)
+    checker.close()
+    return checker.text_length
+
+
+class _PlainText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _plain(text: str) -> str:
+    parser = _PlainText()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def _open_tags(text: str) -> bool:
+    checker = _TagChecker()
+    checker.feed(text)
+    checker.close()
+    return bool(checker.open)
+
+
+def _blocks(text: str) -> list[str]:
+    """The message's lines, with lines inside one tag (a <pre> block, say) kept together."""
+    blocks: list[str] = []
+    pending: list[str] = []
+    for line in text.split("\n"):
+        pending.append(line)
+        if not _open_tags("\n".join(pending)):
+            blocks.append("\n".join(pending))
+            pending = []
+    if pending:
+        blocks.append("\n".join(pending))
+    return blocks
+
+
+def _cut_plain(text: str, limit: int) -> list[str]:
+    """Plain text cut into pieces of at most `limit` UTF-16 units, escaped for HTML."""
+    pieces: list[str] = []
+    current: list[str] = []
+    length = 0
+    for char in text:
+        size = 2 if ord(char) > 0xFFFF else 1
+        if length + size > limit:
+            pieces.append("".join(current))
+            current, length = [], 0
+        current.append(char)
+        length += size
+    if current:
+        pieces.append("".join(current))
+    return [html.escape(piece, quote=False) for piece in pieces]
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
+    """An HTML message as pieces Telegram accepts: cut between lines where no tag is open; a
+    single block longer than `limit` is sent as plain text, cut where it must be."""
+    if visible_length(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current: list[str] = []
+    length = 0
+    for block in _blocks(text):
+        size = visible_length(block)
+        if current and length + 1 + size > limit:
+            pieces.append("\n".join(current))
+            current, length = [], 0
+        if size > limit:
+            pieces += _cut_plain(_plain(block), limit)
+            continue
+        length += size + (1 if current else 0)
+        current.append(block)
+    if current:
+        pieces.append("\n".join(current))
+    return [piece for piece in pieces if piece.strip()] or ["…"]

@@ -25,6 +25,7 @@ from telegram import (
     InputMediaDocument,
     InputMediaPhoto,
     LinkPreviewOptions,
+    Message,
     ReplyParameters,
     Update,
 )
@@ -39,6 +40,7 @@ from telegram.ext import (
 )
 
 from cardbot.content.render import LANGUAGES, RenderedMessage
+from cardbot.content.telegram_html import split_message
 from cardbot.core.conversation import COMMANDS
 from cardbot.core.replies import Reply
 from cardbot.runtime import Runtime
@@ -154,23 +156,33 @@ class TelegramBridge:
         if message.toast:
             # A toast with no button press to answer (a command): post it as a plain message.
             message = replace(message, text=html.escape(message.text))
-        if message.edit and message.tag is not None:
+        pieces = split_message(message.text)
+        if message.edit and message.tag is not None and len(pieces) == 1:
             ref = await asyncio.to_thread(refs.get, message.tag)
             if ref is not None and await self._edit(bot, ref, message):
                 return
-        sent = await _retrying(
+        for piece in pieces[:-1]:  # too long for one message: the buttons go with the last
+            await self._send_text(bot, message.chat_id, piece, None)
+        sent = await self._send_text(bot, message.chat_id, pieces[-1], markup)
+        if message.tag is not None:
+            await asyncio.to_thread(refs.put, message.tag, message.chat_id, sent.message_id)
+        if message.attachments:
+            await self._send_attachments(bot, message, sent.message_id)
+
+    @staticmethod
+    async def _send_text(
+        bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | ForceReply | None
+    ) -> Message:
+        """Send one HTML message, retrying transient failures."""
+        return await _retrying(
             lambda: bot.send_message(
-                chat_id=message.chat_id,
-                text=message.text,
+                chat_id=chat_id,
+                text=text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=NO_PREVIEW,
             )
         )
-        if message.tag is not None:
-            await asyncio.to_thread(refs.put, message.tag, message.chat_id, sent.message_id)
-        if message.attachments:
-            await self._send_attachments(bot, message, sent.message_id)
 
     async def _edit(self, bot: Bot, ref: tuple[int, int], message: RenderedMessage) -> bool:
         """Edit the remembered message; False when it cannot be (then a new one is sent)."""
