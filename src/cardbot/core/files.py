@@ -11,6 +11,7 @@ from pathlib import Path
 import filetype
 from PIL import Image, ImageStat
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from cardbot.core.spec import DocumentRules
 
@@ -18,6 +19,9 @@ MIN_IMAGE_SIDE = 300
 MAX_IMAGE_PIXELS = 50_000_000
 BLANK_STDDEV = 4.0
 PNG_DETAILED_BYTES_PER_PIXEL = 0.05
+# A licence or certificate is a few pages; counting a huge page tree would hold up the bot.
+MAX_PDF_PAGES = 50
+MAX_PDF_TREE_DEPTH = 32
 _CHUNK = 1024 * 1024
 
 # pypdf logs warnings about the broken files it is shown; they say nothing the verdict does not.
@@ -33,6 +37,7 @@ PROBLEM_CODES = (
     "image_blank",
     "pdf_unreadable",
     "pdf_encrypted",
+    "pdf_too_long",
 )
 
 
@@ -116,13 +121,27 @@ def _check_image(path: Path) -> str | None:
 
 
 def _check_pdf(path: Path) -> str | None:
-    """Open the PDF: it must parse, must not be encrypted and must have a page."""
+    """Open the PDF: it must parse, must not be encrypted, must declare a few pages and lead
+    to a first page (found by following the page tree down, never by reading all of it)."""
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:
             return "pdf_encrypted"
-        if len(reader.pages) < 1:
+        node = reader.root_object["/Pages"].get_object()
+        count = node.get("/Count") if isinstance(node, DictionaryObject) else None
+        if not isinstance(count, int) or count < 1:
             return "pdf_unreadable"
+        if count > MAX_PDF_PAGES:
+            return "pdf_too_long"
+        for _level in range(MAX_PDF_TREE_DEPTH):
+            if not isinstance(node, DictionaryObject):
+                break
+            if node.get("/Type") == "/Page":
+                return None
+            kids = node.get("/Kids")
+            if not kids:
+                break
+            node = kids[0].get_object()
     except Exception:
         return "pdf_unreadable"
-    return None
+    return "pdf_unreadable"

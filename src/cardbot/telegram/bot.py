@@ -30,7 +30,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -47,6 +47,7 @@ from cardbot.runtime import Runtime
 from cardbot.telegram.flood import FloodGate
 from cardbot.telegram.mapping import to_incoming, update_key, user_ref
 from cardbot.telegram.processor import PerUserUpdateProcessor
+from cardbot.telegram.retry import retrying
 
 log = logging.getLogger(__name__)
 SEND_RETRIES = 5
@@ -135,9 +136,10 @@ class TelegramBridge:
         """Stop the button's spinner, showing the toast if there is one."""
         try:
             if toast is None:
-                await query.answer()
+                await retrying(query.answer)
             else:
-                await query.answer(text=toast.text[:MAX_TOAST], show_alert=toast.alert)
+                text, alert = toast.text[:MAX_TOAST], toast.alert
+                await retrying(lambda: query.answer(text=text, show_alert=alert))
         except TelegramError as exc:
             log.info("callback not answered: %s", exc.__class__.__name__)
         return True
@@ -174,7 +176,7 @@ class TelegramBridge:
         bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | ForceReply | None
     ) -> Message:
         """Send one HTML message, retrying transient failures."""
-        return await _retrying(
+        return await retrying(
             lambda: bot.send_message(
                 chat_id=chat_id,
                 text=text,
@@ -188,7 +190,7 @@ class TelegramBridge:
         """Edit the remembered message; False when it cannot be (then a new one is sent)."""
         chat_id, message_id = ref
         try:
-            await _retrying(
+            await retrying(
                 lambda: bot.edit_message_text(
                     chat_id=chat_id,
                     message_id=message_id,
@@ -246,7 +248,7 @@ class TelegramBridge:
                         caption=chunk[0].caption,
                         reply_parameters=reply,
                     )
-                await _retrying(call)
+                await retrying(call)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update without its content, and tell the applicant to try again."""
@@ -269,20 +271,6 @@ class TelegramBridge:
             await self.send(context, [reply])
         except TelegramError as exc:
             log.warning("error notice not sent: %s", exc.__class__.__name__)
-
-
-async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """Make a Bot API call, again after 5xx errors and dropped connections (429s are retried
-    by the rate limiter); a refusal (400, 403) is raised at once."""
-    for attempt in range(SEND_RETRIES):
-        try:
-            return await call()
-        except (BadRequest, Forbidden):
-            raise
-        except NetworkError as exc:
-            log.info("Bot API call failed (%s), retrying", exc.__class__.__name__)
-            await asyncio.sleep(min(0.5 * 2**attempt, 8))
-    return await call()
 
 
 async def register_commands(application: BotApplication, runtime: Runtime) -> None:

@@ -24,6 +24,7 @@ from cardbot.core.events import (
     Unsupported,
     UserRef,
 )
+from cardbot.telegram.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ async def to_event(update: Update, bot: Bot, workdir: Path, max_bytes: int) -> E
     if message is None:
         return None
     if message.text is not None:
+        if message.forward_origin is not None:
+            return Unsupported("forwarded")  # someone else's words are not an answer
         return command_of(message) or Text(message.text)
     if message.photo:
         photo = max(message.photo, key=lambda size: (size.width * size.height, size.file_size))
@@ -138,7 +141,9 @@ async def fetch_file(
         # exist in our working directory as a local file, and would hand us that file instead.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PTBUserWarning)  # "use Bot.get_file": see above
-            raw = await bot.do_api_request("getFile", api_kwargs={"file_id": file_id})
+            raw = await retrying(
+                lambda: bot.do_api_request("getFile", api_kwargs={"file_id": file_id})
+            )
         file_path = raw.get("file_path") if isinstance(raw, dict) else None
         if not isinstance(file_path, str) or not file_path:
             return unfetched()
@@ -148,7 +153,7 @@ async def fetch_file(
             shutil.copyfile(file_path, target)
         else:
             url = f"{bot.base_file_url}/{quote(file_path)}"
-            target.write_bytes(await bot.request.retrieve(url))
+            target.write_bytes(await retrying(lambda: bot.request.retrieve(url)))
     except (TelegramError, OSError) as exc:
         log.info("file not fetched: %s", exc.__class__.__name__)
         if "too big" in str(exc).lower():
