@@ -193,6 +193,24 @@ async def test_stickers_and_edits_get_a_kind_answer(api: BotApiStandIn, bot: Run
     assert "修改过的消息" in answer.plain
 
 
+async def test_forwarded_text_is_not_taken_as_an_answer(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(506, "F", language_code="zh-hans"))
+    await person.begin("个人")
+    chat = {"id": person.user.id, "type": "private", "first_name": "F"}
+    origin = {"type": "hidden_user", "sender_user_name": "Someone", "date": 1_700_000_000}
+    message = {"message_id": 9_001, "from": person.user.to_json(), "chat": chat, "date": 1}
+    api.inject_update({"message": message | {"text": "王五", "forward_origin": origin}})
+    (answer,) = await person.replies(1)
+    assert "转发的文字" in answer.plain
+    assert bot.runtime is not None
+    with bot.runtime.service.unit_of_work() as uow:
+        applicant = uow.load_applicant(person.user.id)
+    assert applicant is not None and applicant.application is not None
+    assert "full_name" not in applicant.application.answers
+
+
 async def test_restart_mid_application_loses_nothing(
     api: BotApiStandIn, bot: RunningBot, tmp_path: Path
 ) -> None:
