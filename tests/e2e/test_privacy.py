@@ -1,0 +1,50 @@
+"""Privacy through the stand-in: /mydata with the files, an audited ID reveal only the reviewer
+sees, and /delete under review that tells the reviewers and removes the card's personal data."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import RunningBot
+from tests.e2e.test_application_flow import Person
+from tests.e2e.test_review_desk import (
+    REVIEW,
+    REVIEWER_USER,
+    press,
+    review_bot,
+    submit_small_business,
+)
+from tests.support.botapi_standin import BotApiStandIn, FakeUser
+from tests.support.harness import VALID_ID
+
+__all__ = ["review_bot"]  # the fixture, shared with the review desk tests
+
+
+async def test_mydata_reveal_and_delete_under_review(
+    api: BotApiStandIn, review_bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(821, "张", language_code="zh-hans"))
+    await submit_small_business(person)
+    card = await api.next_message(REVIEW.id, timeout=15)
+    for _ in range(3):
+        await api.next_message(REVIEW.id, timeout=15)
+
+    (mine,) = await person.say("/mydata")
+    assert VALID_ID in mine.plain and "&lt;b&gt;Acme&lt;/b&gt;" in mine.text
+    files = [await api.next_message(person.user.id, timeout=15) for _ in range(3)]
+    assert [f.kind for f in files] == ["photo"] * 3
+
+    await press(api, REVIEWER_USER, card, "reveal")
+    answer = api.callback_answers[-1]
+    assert VALID_ID in answer["text"] and answer.get("show_alert") is True
+    assert all(VALID_ID not in m.plain for m in api.messages_to(REVIEW.id))
+
+    await person.say("/delete")
+    (deleted,) = await person.tap("全部删除")
+    assert "已全部删除" in deleted.plain
+    notice = await api.next_message(REVIEW.id, timeout=15)
+    assert "删除了个人信息" in notice.plain and "删除了个人信息" in card.plain
+    assert "Acme" not in card.plain and "1101" not in card.plain and card.buttons == []
+    assert review_bot.runtime is not None
+    with review_bot.runtime.service.unit_of_work() as uow:
+        assert uow.load_applicant(person.user.id) is None
+        assert uow.applications_of(person.user.id) == []
+    assert not api.errors, api.errors
