@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import mimetypes
 import shutil
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
@@ -52,12 +54,26 @@ from cardbot.telegram.retry import retrying
 log = logging.getLogger(__name__)
 SEND_RETRIES = 5
 MAX_TOAST = 200
+# An upload is downloaded, checked and stored within seconds; a folder this old was abandoned.
+STALE_DOWNLOAD_SECONDS = 600.0
 MAX_ALBUM = 10
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 T = TypeVar("T")
+
+
+def sweep_downloads(folder: Path, older_than: float = STALE_DOWNLOAD_SECONDS) -> int:
+    """Remove download folders a killed process left behind (plain copies of uploads)."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for child in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if child.is_dir() and child.stat().st_mtime < cutoff:
+                shutil.rmtree(child)
+                removed += 1
+    return removed
 
 
 def keyboard(message: RenderedMessage) -> InlineKeyboardMarkup | None:
@@ -79,6 +95,7 @@ class TelegramBridge:
         self.runtime = runtime
         self.incoming_dir = runtime.settings.data_dir / "incoming"
         self.incoming_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        sweep_downloads(self.incoming_dir)
         settings = runtime.settings
         self.flood = FloodGate(settings.flood_burst, settings.flood_per_second)
 

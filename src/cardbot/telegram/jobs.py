@@ -13,7 +13,7 @@ from telegram.ext import Application
 
 from cardbot.backoffice import OutboxDelivery
 from cardbot.runtime import Runtime, SystemClock
-from cardbot.telegram.bot import TelegramBridge
+from cardbot.telegram.bot import TelegramBridge, sweep_downloads
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def background_jobs(
         while not stop.is_set():
             try:
                 await loop.run_in_executor(runtime.executor, runtime.service.privacy.purge)
+                sweep_downloads(runtime.settings.data_dir / "incoming")
             except Exception as exc:  # e.g. the database briefly away: try again next round
                 log.warning("retention purge failed: %s", exc.__class__.__name__)
             await _sleep_unless_stopped(stop, purge_interval)
