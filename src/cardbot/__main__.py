@@ -65,10 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging() -> None:
+def _configure_logging(settings: Settings) -> None:
     from cardbot.logs import configure_logging
 
-    configure_logging()
+    configure_logging(as_json=settings.log_format == "json")
 
 
 def _run(settings: Settings) -> int:
@@ -81,7 +81,7 @@ def _run(settings: Settings) -> int:
 
     settings.require_token()
     settings.ensure_data_dir()
-    _configure_logging()
+    _configure_logging(settings)
     runtime = build_runtime(settings)
     try:
         application = build_application(runtime)

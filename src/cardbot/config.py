@@ -41,6 +41,7 @@ class Settings:
     retention_days: int = 180
     flood_burst: int = 30
     flood_per_second: float = 2.0
+    log_format: str = "text"
 
     @property
     def documents_dir(self) -> Path:
@@ -166,6 +167,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retention_days=_whole(env, "CARDBOT_RETENTION_DAYS", 180, 1, 3650, "days, e.g. 180"),
         flood_burst=_whole(env, "CARDBOT_FLOOD_BURST", 30, 1, 1000, "messages, e.g. 30"),
         flood_per_second=_rate(env, "CARDBOT_FLOOD_PER_SECOND", 2.0),
+        log_format=_choice(env, "CARDBOT_LOG_FORMAT", ("text", "json")),
     )
 
 
@@ -177,6 +179,13 @@ def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int,
         value = low - 1
     if not low <= value <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high} ({what})")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of: {', '.join(choices)}")
     return value
 
 

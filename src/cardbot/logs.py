@@ -7,10 +7,14 @@ looks like a bot token, an ID or passport number, a phone number or a credit cod
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 from typing import TextIO
+
+from cardbot.core.log_context import APPLICATION, UPDATE
 
 # Libraries that log request URLs (which hold the bot token) or API parameters (which hold
 # what applicants typed) at INFO or DEBUG.
@@ -45,11 +49,38 @@ def redact(text: str) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
-    """A formatter whose output (message and traceback) goes through `redact`."""
+    """A formatter whose output (message and traceback) goes through `redact`, with the
+    update and application the line is about, when known."""
 
     def format(self, record: logging.LogRecord) -> str:
         """The formatted record, redacted."""
-        return redact(super().format(record))
+        about = " ".join(
+            f"{name}={value}"
+            for name, value in (("update", UPDATE.get()), ("application", APPLICATION.get()))
+            if value
+        )
+        line = super().format(record)
+        return redact(f"{line} [{about}]" if about else line)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, update, application, error."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a redacted JSON line."""
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if (update := UPDATE.get()) is not None:
+            entry["update"] = update
+        if (application := APPLICATION.get()) is not None:
+            entry["application"] = application
+        if record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def quiet_libraries() -> None:
@@ -58,11 +89,15 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> None:
-    """Log to `stream` (stderr by default) at `level`, redacted, libraries kept quiet."""
+def configure_logging(
+    stream: TextIO | None = None, level: int = logging.INFO, *, as_json: bool = False
+) -> None:
+    """Log to `stream` (stderr by default) at `level`, redacted, libraries kept quiet; one
+    JSON object per line when `as_json`."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(RedactingFormatter(LOG_FORMAT))
+    handler.setFormatter(JsonFormatter() if as_json else RedactingFormatter(LOG_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # library warnings become log lines (JSON ones too)
     quiet_libraries()

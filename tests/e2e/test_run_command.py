@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -57,6 +58,18 @@ async def test_run_serves_until_sigterm_and_never_logs_the_token(
     log = stdout.decode() + stderr.decode()
     assert TOKEN not in log
     assert TOKEN.split(":")[1] not in log
+
+
+async def test_json_logs_are_one_object_per_line(api: BotApiStandIn, tmp_path: Path) -> None:
+    process = await start_process(api, tmp_path, CARDBOT_LOG_FORMAT="json")
+    person = Person(api, FakeUser(603, "J", language_code="zh-hans"))
+    try:
+        await person.say("/start", replies=2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    lines = [line for line in stderr.decode().splitlines() if line.strip()]
+    assert lines and all(json.loads(line)["level"] for line in lines)
 
 
 async def test_killed_mid_application_restarts_with_everything_acknowledged(

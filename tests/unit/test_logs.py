@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import io
+import json
 import logging
 
-from cardbot.logs import RedactingFormatter, redact
+from cardbot.core.log_context import UPDATE, about_application
+from cardbot.logs import JsonFormatter, RedactingFormatter, redact
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -43,3 +46,31 @@ def test_a_traceback_is_redacted_too() -> None:
     text = stream.getvalue()
     assert VALID_ID not in text and VALID_PHONE not in text
     assert "ValueError: bad value [id]" in text
+
+
+def test_json_lines_carry_the_update_and_application_but_no_personal_values() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("cardbot.test_json")
+    logger.propagate = False
+    logger.addHandler(handler)
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        UPDATE.set("tg:1:42")
+        about_application("DX-2026-000007")
+        logger.info("checked %s", VALID_PHONE)
+        try:
+            raise RuntimeError(VALID_ID)
+        except RuntimeError:
+            logger.exception("failed")
+
+    try:
+        context.run(work)
+    finally:
+        logger.removeHandler(handler)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["update"] == "tg:1:42" and first["application"] == "DX-2026-000007"
+    assert first["message"] == "checked [phone]" and first["level"] == "INFO"
+    assert "RuntimeError: [id]" in second["error"] and VALID_ID not in stream.getvalue()

@@ -28,6 +28,7 @@ from cardbot.core.faq import MAX_LISTED, FaqEntry, FaqMatch, FaqMatcher, normali
 from cardbot.core.faq_service import FaqService, looks_like_question
 from cardbot.core.files import check_file
 from cardbot.core.flow import FlowMachine, FlowModel
+from cardbot.core.log_context import about_application
 from cardbot.core.model import DECIDED_STATUSES, Applicant, Application, Status, StoredDocument
 from cardbot.core.ports import Clock, ConcurrentUpdateError, DocumentStore, UnitOfWork
 from cardbot.core.privacy import PRIVACY_COMMANDS, RETENTION_DAYS, PrivacyDesk
@@ -256,6 +257,8 @@ class Turn:
         self.applicant.pending_text = None
         self._repair()
         self.model.state = self.applicant.state
+        if self.applicant.application is not None:
+            about_application(self.applicant.application.number)
 
     def _repair(self) -> None:
         """Bring a conversation saved under an older dialogs/ back onto the current flow."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cardbot.core.clock import local_date, local_time
 from cardbot.core.events import ButtonPress, Command, Event, GroupReply, Incoming, UserRef
+from cardbot.core.log_context import about_application
 from cardbot.core.model import (
     DECIDED_STATUSES,
     WITH_REVIEWERS,
@@ -574,6 +575,7 @@ class GroupAction:
             return None
         if applicant.application.id != app.id:
             return None
+        about_application(app.number)
         return applicant.application, applicant
 
     def owned(self, app: Application) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import html
 import logging
 import mimetypes
@@ -44,6 +45,7 @@ from telegram.ext import (
 from cardbot.content.render import LANGUAGES, RenderedMessage
 from cardbot.content.telegram_html import split_message
 from cardbot.core.conversation import COMMANDS
+from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
 from cardbot.runtime import Runtime
 from cardbot.telegram.flood import FloodGate
@@ -118,8 +120,13 @@ class TelegramBridge:
             if incoming is None:
                 return
             loop = asyncio.get_running_loop()
+            UPDATE.set(str(update.update_id))
+            # The worker thread sees this task's context, so its log lines name the update.
             replies = await loop.run_in_executor(
-                self.runtime.executor, self.runtime.service.handle, incoming
+                self.runtime.executor,
+                contextvars.copy_context().run,
+                self.runtime.service.handle,
+                incoming,
             )
             messages = [self.runtime.renderer.render(reply) for reply in replies]
             if query is not None:
