@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="cardbot", description="Telegram assistant for telemarketing SIM card review."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="run the bot on Telegram (long polling)")
+    run = commands.add_parser("run", help="run the bot on Telegram (long polling or --webhook)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates by webhook at CARDBOT_PUBLIC_URL instead of long polling",
+    )
     chat = commands.add_parser("chat", help="talk to cardbot in this terminal, no token needed")
     chat.add_argument("--lang", choices=("zh", "en"), help="language to start in")
     dialogs = commands.add_parser("dialogs", help="check or draw the dialog flow")
@@ -59,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
         "purge", help="delete personal data of applications closed longer than the retention"
     )
     purge.add_argument("--json", action="store_true", help="print the result as JSON")
+    documents = commands.add_parser("documents", help="move or re-encrypt stored documents")
+    document_commands = documents.add_subparsers(dest="documents_command", required=True)
+    move = document_commands.add_parser(
+        "migrate", help="move every document from one store to the other (stop cardbot first)"
+    )
+    move.add_argument("source", choices=("folder", "database"), help="the store they are in")
+    move.add_argument("target", choices=("folder", "database"), help="the store to move to")
+    document_commands.add_parser(
+        "rekey",
+        help="re-encrypt every document from CARDBOT_OLD_SECRET_KEY to CARDBOT_SECRET_KEY",
+    )
     database = commands.add_parser("db", help="database schema")
     db_commands = database.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every pending migration")
@@ -71,7 +88,7 @@ def _configure_logging(settings: Settings) -> None:
     configure_logging(as_json=settings.log_format == "json")
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, *, webhook: bool = False) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from cardbot.runtime import build_runtime
@@ -80,12 +97,20 @@ def _run(settings: Settings) -> int:
     from cardbot.telegram.polling import run_until_signalled
 
     settings.require_token()
+    if webhook:
+        settings.require_public_url()
     settings.ensure_data_dir()
     _configure_logging(settings)
     runtime = build_runtime(settings)
     try:
         application = build_application(runtime)
-        run_until_signalled(application, runtime.inbox, background_jobs(runtime, application))
+        jobs = background_jobs(runtime, application)
+        if webhook or settings.metrics_listen is not None:
+            from cardbot.telegram import webhook as served
+
+            served.run_until_signalled(application, runtime, jobs, webhook=webhook)
+        else:
+            run_until_signalled(application, runtime.inbox, jobs, metrics=runtime.metrics)
     except InvalidToken:
         raise ConfigError(
             "the Bot API server rejected CARDBOT_TOKEN: copy the token again from @BotFather"
@@ -139,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         if args.command == "run":
-            return _run(settings)
+            return _run(settings, webhook=args.webhook)
         if args.command == "chat":
             return _chat(settings, args.lang)
         if args.command == "dialogs":
@@ -152,6 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cardbot.commands import print_audit
 
             return print_audit(settings, args.number, as_json=args.json)
+        if args.command == "documents":
+            from cardbot import commands as records
+
+            if args.documents_command == "migrate":
+                return records.migrate_documents(settings, args.source, args.target)
+            return records.rekey_documents(settings, os.environ.get("CARDBOT_OLD_SECRET_KEY"))
         if args.command == "purge":
             from cardbot.commands import purge_now
 

@@ -14,6 +14,14 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DEFAULT_BOT_API_URL = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+DEFAULT_WEBHOOK_LISTEN = ("127.0.0.1", 8080)
+DEFAULT_TELEGRAM_WEBHOOK_PATH = "/telegram"
+# Ports Telegram's own Bot API server calls webhooks on (a self-hosted one calls any).
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
+MONITORING_PATHS = ("/healthz", "/metrics")
+_LISTEN = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$")
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_WEBHOOK_PATH = re.compile(r"^(?:/[A-Za-z0-9._~-]+)+$")
 
 
 class ConfigError(Exception):
@@ -41,6 +49,12 @@ class Settings:
     retention_days: int = 180
     flood_burst: int = 30
     flood_per_second: float = 2.0
+    document_store: str = "folder"
+    webhook_listen: tuple[str, int] = DEFAULT_WEBHOOK_LISTEN
+    telegram_webhook_path: str = DEFAULT_TELEGRAM_WEBHOOK_PATH
+    public_url: str | None = None
+    telegram_secret_token: str | None = field(default=None, repr=False)
+    metrics_listen: tuple[str, int] | None = None
     log_format: str = "text"
 
     @property
@@ -71,6 +85,16 @@ class Settings:
                 "CARDBOT_TOKEN to its token (or try `cardbot chat`, which needs none)"
             )
         return self.token
+
+    def require_public_url(self) -> str:
+        """The URL Telegram posts updates to (`cardbot run --webhook`), or a ConfigError."""
+        if not self.public_url:
+            raise ConfigError(
+                "CARDBOT_PUBLIC_URL is not set: `cardbot run --webhook` needs the public https "
+                "URL where Telegram reaches this server, e.g. https://bot.example.com (updates "
+                "are posted to it plus CARDBOT_TELEGRAM_WEBHOOK_PATH)"
+            )
+        return self.public_url + self.telegram_webhook_path
 
 
 def default_content_dir(name: str, marker: str) -> Path:
@@ -167,6 +191,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retention_days=_whole(env, "CARDBOT_RETENTION_DAYS", 180, 1, 3650, "days, e.g. 180"),
         flood_burst=_whole(env, "CARDBOT_FLOOD_BURST", 30, 1, 1000, "messages, e.g. 30"),
         flood_per_second=_rate(env, "CARDBOT_FLOOD_PER_SECOND", 2.0),
+        document_store=_document_store(env),
+        webhook_listen=_listen(env, "CARDBOT_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
+        telegram_webhook_path=_telegram_webhook_path(env),
+        public_url=_public_url(env, bot_api_url),
+        telegram_secret_token=_telegram_secret_token(env),
+        metrics_listen=_listen(env, "CARDBOT_METRICS_LISTEN"),
         log_format=_choice(env, "CARDBOT_LOG_FORMAT", ("text", "json")),
     )
 
@@ -187,6 +217,19 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(f"{name} must be one of: {', '.join(choices)}")
     return value
+
+
+DOCUMENT_STORES = ("folder", "database")
+
+
+def _document_store(env: Mapping[str, str]) -> str:
+    store = (env.get("CARDBOT_DOCUMENT_STORE") or "folder").strip().lower()
+    if store not in DOCUMENT_STORES:
+        raise ConfigError(
+            "CARDBOT_DOCUMENT_STORE must be folder (documents in CARDBOT_DATA_DIR, for one "
+            "machine) or database (documents inside the database, for several machines)"
+        )
+    return store
 
 
 def _review_language(env: Mapping[str, str]) -> str:
@@ -210,3 +253,73 @@ def _webhook(env: Mapping[str, str]) -> dict[str, str | None]:
             "CARDBOT_WEBHOOK_URL is: it signs every notification"
         )
     return {"webhook_url": url, "webhook_secret": secret}
+
+
+def _listen(env: Mapping[str, str], name: str) -> tuple[str, int] | None:
+    """HOST:PORT (an IPv6 host in brackets) to listen on, or None when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    match = _LISTEN.match(raw)
+    port = int(match.group(3)) if match else 0
+    if match is None or not 1 <= port <= 65535:
+        raise ConfigError(
+            f"{name} must be HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8080, "
+            "0.0.0.0:8080 (every interface) or [::1]:8080"
+        )
+    return match.group(1) or match.group(2), port
+
+
+def _telegram_webhook_path(env: Mapping[str, str]) -> str:
+    path = (env.get("CARDBOT_TELEGRAM_WEBHOOK_PATH") or "").strip() or (
+        DEFAULT_TELEGRAM_WEBHOOK_PATH
+    )
+    if not _WEBHOOK_PATH.match(path) or path in MONITORING_PATHS:
+        raise ConfigError(
+            "CARDBOT_TELEGRAM_WEBHOOK_PATH must be a URL path such as /telegram or "
+            "/telegram/Xq3-hard-to-guess (letters, digits, . _ ~ - between slashes; not "
+            "/healthz or /metrics)"
+        )
+    return path
+
+
+def _public_url(env: Mapping[str, str], bot_api_url: str) -> str | None:
+    url = (env.get("CARDBOT_PUBLIC_URL") or "").strip().rstrip("/")
+    if not url:
+        return None
+    problem = _public_url_problem(url, official=bot_api_url == DEFAULT_BOT_API_URL)
+    if problem is not None:
+        raise ConfigError(
+            f"CARDBOT_PUBLIC_URL must be the public https URL where Telegram reaches this "
+            f"server, e.g. https://bot.example.com ({problem}; a self-hosted Bot API server "
+            "given by CARDBOT_BOT_API_URL may also call http URLs and any port)"
+        )
+    return url
+
+
+def _public_url_problem(url: str, *, official: bool) -> str | None:
+    """What keeps Telegram from calling `url` as a webhook, or None."""
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError:
+        return "it is not a URL"
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return "it is not an http(s) URL with a host name"
+    if parsed.query or parsed.fragment or parsed.username or parsed.password:
+        return "it may not have a query, a fragment or a user name"
+    if official and parsed.scheme != "https":
+        return "Telegram calls webhooks over HTTPS only"
+    if official and port is not None and port not in TELEGRAM_WEBHOOK_PORTS:
+        return "Telegram calls webhooks on ports 443, 80, 88 and 8443 only"
+    return None
+
+
+def _telegram_secret_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("CARDBOT_TELEGRAM_SECRET_TOKEN") or None
+    if token is not None and not _SECRET_TOKEN.match(token):
+        raise ConfigError(
+            "CARDBOT_TELEGRAM_SECRET_TOKEN must be 1 to 256 characters of A-Z, a-z, 0-9, _ "
+            "and - (Telegram's rule); leave it unset to use a new random one at every start"
+        )
+    return token

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from cardbot.calendar_cn import ChinaWorkingCalendar
@@ -20,8 +20,11 @@ from cardbot.core.ports import UnitOfWork
 from cardbot.db.inbox import SqlInbox
 from cardbot.db.message_refs import SqlMessageRefs
 from cardbot.db.migrate import upgrade
+from cardbot.db.models import DocumentBlobRow
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
+from cardbot.metrics import Metrics
+from cardbot.storage.database import DatabaseDocumentStore
 from cardbot.storage.encrypted import DocumentKeyError, EncryptedDocumentStore
 from cardbot.storage.keys import load_or_create_key
 
@@ -48,6 +51,7 @@ class Runtime:
     inbox: SqlInbox
     message_refs: SqlMessageRefs
     sessions: sessionmaker[Session]
+    metrics: Metrics = field(default_factory=Metrics)
 
     def close(self) -> None:
         """Release database connections and the worker threads."""
@@ -55,17 +59,54 @@ class Runtime:
         self.engine.dispose()
 
 
-def open_document_store(settings: Settings) -> EncryptedDocumentStore:
-    """The encrypted document store, its key checked; files from before encryption are
-    encrypted in place first."""
+def open_document_store(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    kind: str | None = None,
+) -> EncryptedDocumentStore | DatabaseDocumentStore:
+    """The encrypted document store chosen by CARDBOT_DOCUMENT_STORE (or `kind`), its key
+    checked. The folder store first encrypts in place any file from before encryption.
+
+    The database store should get the `sessions` factory of the units of work, so an upload
+    is stored in the same transaction as its metadata (and on SQLite, so it does not wait for
+    the unit of work's write lock); without it, it opens its own engine on the database."""
     settings.ensure_data_dir()
     key = load_or_create_key(settings.data_dir, settings.secret_key)
-    store = EncryptedDocumentStore(settings.documents_dir, key)
+    store = document_store_with_key(settings, key, sessions=sessions, kind=kind)
     try:
         store.check_key()
     except DocumentKeyError as exc:
         raise ConfigError(str(exc)) from None
-    store.migrate_plaintext()
+    if isinstance(store, EncryptedDocumentStore):
+        store.migrate_plaintext()
+    return store
+
+
+def document_store_with_key(
+    settings: Settings,
+    key: bytes,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    kind: str | None = None,
+) -> EncryptedDocumentStore | DatabaseDocumentStore:
+    """The document store of the settings (or `kind`) with this key, not yet checked."""
+    kind = kind or settings.document_store
+    store: EncryptedDocumentStore | DatabaseDocumentStore
+    if kind == "database":
+        if sessions is None:
+            sessions = make_session_factory(make_engine(settings.database_url))
+        bind = sessions.kw.get("bind")
+        if bind is not None and not inspect(bind).has_table(DocumentBlobRow.__tablename__):
+            raise ConfigError(
+                "CARDBOT_DOCUMENT_STORE=database: the database has no document_blobs table "
+                "yet; run `cardbot db upgrade` first"
+            )
+        store = DatabaseDocumentStore(sessions, key, temp_dir=settings.data_dir / "tmp")
+    elif kind == "folder":
+        store = EncryptedDocumentStore(settings.documents_dir, key)
+    else:
+        raise ConfigError(f"unknown document store {kind!r}: use folder or database")
     return store
 
 
@@ -93,7 +134,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     service = ConversationService(
         spec,
         unit_of_work,
-        open_document_store(settings),
+        open_document_store(settings, sessions=sessions),
         clock,
         faq=faq,
         admin_ids=settings.admin_ids,
@@ -116,4 +157,5 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         inbox=SqlInbox(sessions),
         message_refs=SqlMessageRefs(sessions),
         sessions=sessions,
+        metrics=Metrics(engine),
     )

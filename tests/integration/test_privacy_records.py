@@ -40,7 +40,13 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data folder that cardbot's settings point at."""
     data = tmp_path / "data"
     data.mkdir()
-    for key in ("CARDBOT_DATABASE_URL", "CARDBOT_TOKEN", "CARDBOT_SECRET_KEY"):
+    for key in (
+        "CARDBOT_DATABASE_URL",
+        "CARDBOT_TOKEN",
+        "CARDBOT_SECRET_KEY",
+        "CARDBOT_OLD_SECRET_KEY",
+        "CARDBOT_DOCUMENT_STORE",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("CARDBOT_DATA_DIR", str(data))
     monkeypatch.setenv("CARDBOT_DIALOGS_DIR", str(DIALOGS))
@@ -56,7 +62,7 @@ def sql_chat(tmp_path: Path, url: str) -> Harness:
     def units() -> UnitOfWork:
         return SqlUnitOfWork(sessions, clock)
 
-    store = open_document_store(load_settings())
+    store = open_document_store(load_settings(), sessions=sessions)
     chat = Harness(
         tmp_path, unit_of_work=units, documents=store, now=clock.current, review_chat_id=GROUP
     )
@@ -159,3 +165,50 @@ def test_cardbot_purge_deletes_answers_and_files_after_the_retention_period(
     assert count(chat, AuditEventRow, event="purged") == 1
     assert main(["purge"]) == 0
     assert "nothing to purge" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("store", ["folder", "database"])
+def test_cardbot_documents_rekey_re_encrypts_every_document_and_can_run_again(
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    store: str,
+) -> None:
+    old_key, new_key = generate_key(), generate_key()
+    monkeypatch.setenv("CARDBOT_SECRET_KEY", old_key)
+    monkeypatch.setenv("CARDBOT_DOCUMENT_STORE", store)
+    chat = sql_chat(tmp_path, f"sqlite:///{data_dir / 'cardbot.db'}")
+    chat.complete_individual(seeds=(7, 8))
+    app = chat.applicant.application
+    assert app is not None
+    front = app.documents["id_front"].storage_key
+
+    monkeypatch.setenv("CARDBOT_OLD_SECRET_KEY", old_key)
+    monkeypatch.setenv("CARDBOT_SECRET_KEY", new_key)
+    assert main(["documents", "rekey"]) == 0
+    assert "re-encrypted 2 document(s)" in capsys.readouterr().out
+    assert main(["documents", "rekey"]) == 0
+    assert "already encrypted with the new key" in capsys.readouterr().out
+
+    assert open_document_store(load_settings()).read(front) == files.photo(seed=7)
+    monkeypatch.setenv("CARDBOT_SECRET_KEY", old_key)
+    with pytest.raises(ConfigError, match="CARDBOT_SECRET_KEY"):
+        open_document_store(load_settings())
+
+
+def test_cardbot_documents_migrate_moves_documents_into_the_database(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat = sql_chat(tmp_path, f"sqlite:///{data_dir / 'cardbot.db'}")
+    chat.complete_individual(seeds=(3, 4))
+    assert len(document_files(data_dir)) == 2
+
+    assert main(["documents", "migrate", "folder", "database"]) == 0
+
+    assert "moved 2 document(s)" in capsys.readouterr().out
+    assert document_files(data_dir) == []
+    app = chat.applicant.application
+    assert app is not None
+    store = open_document_store(load_settings(), kind="database")
+    assert store.read(app.documents["id_back"].storage_key) == files.photo(seed=4)

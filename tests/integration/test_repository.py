@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from cardbot.core.model import Applicant, Application, Status
 from cardbot.core.ports import ConcurrentUpdateError, UnitOfWork
-from cardbot.db.migrate import downgrade, upgrade
+from cardbot.db.migrate import alembic_config, downgrade, upgrade
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
 from tests.support import files
@@ -32,7 +33,17 @@ def sql_units(url: str, clock: FixedClock) -> tuple[Engine, Callable[[], UnitOfW
     return engine, unit_of_work
 
 
-def test_migrations_go_up_down_and_up_again(database_url: str) -> None:
+def test_every_migration_goes_up_down_and_up_again_one_step_at_a_time(database_url: str) -> None:
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    assert len(revisions) >= 9
+    for revision in revisions:
+        upgrade(database_url, revision)
+    for index in range(len(revisions) - 1, 0, -1):
+        downgrade(database_url, revisions[index - 1])
+        upgrade(database_url, revisions[index])  # each step down can be climbed again
+        downgrade(database_url, revisions[index - 1])
+    downgrade(database_url, "base")
     upgrade(database_url)
     engine = make_engine(database_url)
     assert "applicants" in inspect(engine).get_table_names()

@@ -14,7 +14,16 @@ Deliberate differences from Telegram:
 * a photo keeps the uploaded bytes as its largest size (Telegram re-encodes to JPEG);
 * ``redeliver`` re-queues an update with its old id, so a bot still polling with a higher
   offset drops it at once (as Telegram would): it models a restarted bot;
-* Markdown parse modes are accepted without validation.
+* Markdown parse modes are accepted without validation;
+* ``setWebhook`` accepts http URLs and any port (as a self-hosted Bot API server does), and
+  a webhook that fails is retried after a short delay (``webhook_retry_delay``, doubling up to
+  ``webhook_max_retry_delay``) rather than Telegram's minutes.
+
+Webhooks: after ``setWebhook``, queued updates are POSTed to the URL in update_id order with
+the ``X-Telegram-Bot-Api-Secret-Token`` header (at most ``max_connections`` at once, never two
+of one user at once), each removed once answered 2xx and retried later otherwise;
+``getUpdates`` then fails with 409 Conflict, as on Telegram, until ``deleteWebhook``.
+``webhook_deliveries`` records every attempt.
 
 Typical use::
 
@@ -46,6 +55,7 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+import aiohttp
 from aiohttp import web
 from PIL import Image
 
@@ -67,6 +77,12 @@ POLL_CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
     "running"
 )
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+    "the webhook first"
+)
+SECRET_TOKEN_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 NGINX_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
@@ -83,8 +99,8 @@ SENDING_METHODS = _words(
     "sendMessage sendPhoto sendDocument sendMediaGroup editMessageText editMessageReplyMarkup"
 )
 API_METHODS = SENDING_METHODS | _words(
-    "getMe getUpdates deleteWebhook getWebhookInfo setMyCommands getMyCommands deleteMyCommands "
-    "deleteMessage answerCallbackQuery getFile"
+    "getMe getUpdates setWebhook deleteWebhook getWebhookInfo setMyCommands getMyCommands "
+    "deleteMyCommands deleteMessage answerCallbackQuery getFile"
 )
 DEFAULT_UPDATE_TYPES = _words(
     "message edited_message callback_query channel_post edited_channel_post"
@@ -101,7 +117,8 @@ _JSON_FIELDS = _words(
     "allowed_updates commands scope"
 )
 _INT_FIELDS = _words(
-    "chat_id message_id offset limit cache_time reply_to_message_id message_thread_id"
+    "chat_id message_id offset limit cache_time reply_to_message_id message_thread_id "
+    "max_connections"
 )
 _BOOL_FIELDS = _words(
     "disable_notification protect_content show_alert drop_pending_updates has_spoiler "
@@ -195,6 +212,29 @@ class SentMessage:
             f"no callback button containing {label_substring!r} in message "
             f"{self.message_id} ({self.plain[:60]!r}); buttons: {self.buttons}"
         )
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One attempt to POST an update to the webhook: the HTTP status, or the failure."""
+
+    update_id: int
+    status: int | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the bot acknowledged the update (2xx)."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass
+class Webhook:
+    """What ``setWebhook`` was given."""
+
+    url: str
+    secret_token: str | None
+    max_connections: int = 40
 
 
 # --------------------------------------------------------------------------- errors and parsing
@@ -486,6 +526,8 @@ class BotApiStandIn:
         private_chat_burst: int = 20,
         global_rate: int = 30,
         group_chat_per_minute: int = 20,
+        webhook_retry_delay: float = 0.2,
+        webhook_max_retry_delay: float = 2.0,
     ) -> None:
         self.token = token
         self.bot_user: JSON = {
@@ -532,6 +574,16 @@ class BotApiStandIn:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self.webhook: Webhook | None = None
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self.webhook_retry_delay = webhook_retry_delay
+        self.webhook_max_retry_delay = webhook_max_retry_delay
+        self._webhook_error: tuple[int, str] | None = None
+        self._delivering: dict[int, Any] = {}  # update id -> its user (or chat) key
+        self._delivery_tasks: set[asyncio.Task[None]] = set()
+        self._retry_at: dict[int, tuple[int, float]] = {}  # update id -> (failures, when)
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._client: aiohttp.ClientSession | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -546,11 +598,22 @@ class BotApiStandIn:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self._base_url = f"http://{host}:{port}"
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        self._webhook_task = asyncio.create_task(self._deliver_webhook_updates())
 
     async def stop(self) -> None:
         """Answer pending long polls and shut the server down."""
         self._closing = True
         self._notify()
+        tasks = [*self._delivery_tasks, *([self._webhook_task] if self._webhook_task else [])]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._webhook_task = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -883,6 +946,12 @@ class BotApiStandIn:
 
     # ------------------------------------------------------------------ observation
 
+    @property
+    def pending_updates(self) -> list[int]:
+        """The ids of updates still queued: not yet confirmed by polling or acknowledged by
+        the webhook."""
+        return [update["update_id"] for update in self._queue]
+
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Return everything the bot sent to the chat, in order."""
         return [message for message in self.messages if message.chat_id == chat_id]
@@ -943,7 +1012,15 @@ class BotApiStandIn:
         unfetched = sum(u["update_id"] not in self._fetched for u in self._queue)
         errors = "; ".join(f"{m} -> {s} {d}" for m, s, d in self.errors[-5:]) or "none"
         recent = ", ".join(name for name, _ in self.calls[-8:]) or "none"
-        return f"unfetched updates: {unfetched}; recent calls: {recent}; recent errors: {errors}"
+        summary = (
+            f"unfetched updates: {unfetched}; recent calls: {recent}; recent errors: {errors}"
+        )
+        if self.webhook is not None:
+            failed = [d for d in self.webhook_deliveries[-5:] if not d.ok]
+            summary += (
+                f"; webhook {self.webhook.url}, recent failed deliveries: {failed or 'none'}"
+            )
+        return summary
 
     def _touch(self) -> None:
         self._last_activity = time.monotonic()
@@ -956,6 +1033,94 @@ class BotApiStandIn:
         event = self._changed
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    @staticmethod
+    def _update_owner(update: JSON) -> Any:
+        """Who an update is from: at most one of theirs is delivered at a time, in order."""
+        for key, value in update.items():
+            if key != "update_id" and isinstance(value, dict):
+                sender = value.get("from") or value.get("chat") or {}
+                if isinstance(sender, dict) and "id" in sender:
+                    return sender["id"]
+        return ("update", update["update_id"])
+
+    def _due_webhook_updates(self, hook: Webhook) -> tuple[list[JSON], float | None]:
+        """The updates to POST now (oldest first), and when the next retry falls due."""
+        self._queue = [u for u in self._queue if not self._allowed_updates.isdisjoint(u)]
+        now = time.monotonic()
+        busy = set(self._delivering.values())
+        due: list[JSON] = []
+        next_retry: float | None = None
+        for update in self._queue:
+            update_id, owner = update["update_id"], self._update_owner(update)
+            if update_id in self._delivering or owner in busy:
+                busy.add(owner)  # a user's later updates wait for the earlier ones
+                continue
+            busy.add(owner)
+            retry = self._retry_at.get(update_id)
+            if retry is not None and retry[1] > now:
+                next_retry = retry[1] if next_retry is None else min(next_retry, retry[1])
+                continue
+            if len(self._delivering) + len(due) >= hook.max_connections:
+                break
+            due.append(update)
+        return due, next_retry
+
+    async def _deliver_webhook_updates(self) -> None:
+        """While a webhook is set, POST queued updates to it."""
+        while not self._closing:
+            hook = self.webhook
+            if hook is None:
+                await self._wait_for_change(1.0)
+                continue
+            due, next_retry = self._due_webhook_updates(hook)
+            for update in due:
+                self._delivering[update["update_id"]] = self._update_owner(update)
+                task = asyncio.create_task(self._post_update(hook, update))
+                self._delivery_tasks.add(task)
+                task.add_done_callback(self._delivery_tasks.discard)
+            if not due:
+                wait = 1.0 if next_retry is None else max(next_retry - time.monotonic(), 0.001)
+                await self._wait_for_change(min(wait, 1.0))
+
+    async def _post_update(self, hook: Webhook, update: JSON) -> None:
+        """POST one update; forget it when acknowledged, else try again later."""
+        assert self._client is not None
+        update_id = update["update_id"]
+        headers = {"Content-Type": "application/json"}
+        if hook.secret_token is not None:
+            headers[SECRET_TOKEN_HEADER] = hook.secret_token
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with self._client.post(
+                hook.url, data=json.dumps(update).encode(), headers=headers
+            ) as response:
+                await response.read()
+                status = response.status
+                if not 200 <= status < 300:
+                    error = f"Wrong response from the webhook: {status} {response.reason}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"Connection failed: {exc.__class__.__name__}"
+        finally:
+            self._delivering.pop(update_id, None)
+        delivery = WebhookDelivery(update_id, status, error)
+        self.webhook_deliveries.append(delivery)
+        if delivery.ok:
+            self._queue = [u for u in self._queue if u["update_id"] != update_id]
+            self._fetched.add(update_id)
+            self._retry_at.pop(update_id, None)
+        else:
+            failures = self._retry_at.get(update_id, (0, 0.0))[0] + 1
+            delay = min(
+                self.webhook_retry_delay * 2 ** (failures - 1), self.webhook_max_retry_delay
+            )
+            self._retry_at[update_id] = (failures, time.monotonic() + delay)
+            self._webhook_error = (int(time.time()), error or "failed")
+        self._touch()
+        self._notify()
 
     # ------------------------------------------------------------------ fault injection
 
@@ -1198,17 +1363,54 @@ class BotApiStandIn:
             "has_main_web_app": False,
         }
 
+    async def _set_webhook(self, params: JSON) -> bool:
+        url = params.get("url")
+        if not isinstance(url, str):
+            raise _bad_request('parameter "url" is required')
+        if not url:
+            return await self._delete_webhook(params)
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest or " " in url:
+            raise _bad_request("bad webhook: invalid webhook URL specified")
+        secret = params.get("secret_token")
+        if secret in (None, ""):
+            secret = None
+        elif not isinstance(secret, str) or not _SECRET_TOKEN_RE.fullmatch(secret):
+            raise _bad_request("secret token contains unallowed characters")
+        connections = params.get("max_connections", 40)
+        if not isinstance(connections, int) or not 1 <= connections <= 100:
+            raise _bad_request("bad webhook: invalid max_connections specified")
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) or DEFAULT_UPDATE_TYPES
+        if params.get("drop_pending_updates") is True:
+            self._queue.clear()
+        self.webhook = Webhook(url, secret, connections)
+        self._webhook_error = None
+        self._retry_at.clear()
+        self._poll_generation += 1  # a long poll still waiting ends with 409 Conflict
+        return True
+
     async def _delete_webhook(self, params: JSON) -> bool:
+        self.webhook = None
+        self._webhook_error = None
         if params.get("drop_pending_updates") is True:
             self._queue.clear()
         return True
 
     async def _get_webhook_info(self, params: JSON) -> JSON:
-        return {
-            "url": "",
+        hook = self.webhook
+        info: JSON = {
+            "url": hook.url if hook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._queue),
         }
+        if hook is not None:
+            info["max_connections"] = hook.max_connections
+            info["allowed_updates"] = sorted(self._allowed_updates)
+        if self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
 
     @staticmethod
     def _commands_key(params: JSON) -> tuple[str, str]:
@@ -1251,6 +1453,8 @@ class BotApiStandIn:
         return True
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
+        if self.webhook is not None:
+            raise ApiError(409, WEBHOOK_CONFLICT)
         offset = params.get("offset")
         limit = params.get("limit")
         limit = min(max(limit, 1), 100) if isinstance(limit, int) else 100
@@ -1269,6 +1473,8 @@ class BotApiStandIn:
                 self._queue = [u for u in self._queue if u["update_id"] >= offset]
         deadline = time.monotonic() + min(timeout, 50.0)
         while True:
+            if self.webhook is not None:
+                raise ApiError(409, WEBHOOK_CONFLICT)
             if generation != self._poll_generation:
                 raise ApiError(409, POLL_CONFLICT)
             self._queue = [u for u in self._queue if not self._allowed_updates.isdisjoint(u)]

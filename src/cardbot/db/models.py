@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -147,6 +148,18 @@ class DocumentRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class DocumentBlobRow(Base):
+    """One document's encrypted bytes, for the database document store (CARDBOT_DOCUMENT_STORE=
+    database): the same format the folder store writes to a file. `size` is the plaintext's."""
+
+    __tablename__ = "document_blobs"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
 class ProcessedUpdateRow(Base):
     """A delivery that was handled, so a repeat of it is applied once."""
 
@@ -266,3 +279,13 @@ class WebhookOutboxRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class JobLeaseRow(Base):
+    """Which worker runs a background job (reminders, purges) until when."""
+
+    __tablename__ = "job_leases"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -11,6 +11,9 @@ extended or reordered file, a chunk taken from another file and a whole file mov
 key all fail authentication. An empty document is a single empty (last) chunk. The key id is the
 start of an HMAC-SHA-256 of a fixed label under the secret key; it tells "another key" apart from
 "damaged" without revealing the key. The AES key is derived from the secret key with HKDF.
+
+DocumentCipher holds this format on its own, so the database store (storage/database.py) keeps
+exactly the same bytes in a table row as this store keeps in a file.
 """
 
 from __future__ import annotations
@@ -63,106 +66,43 @@ class DocumentCorruptError(Exception):
     """A stored document is damaged or was tampered with; its bytes are not returned."""
 
 
-class EncryptedDocumentStore:
-    """Stores each document as a private, encrypted file named by a random key."""
+def is_document_key(key: str) -> bool:
+    """Whether `key` has the form of a document key (32 lowercase hex characters)."""
+    return bool(_KEY.match(key))
 
-    def __init__(self, root: Path, key: bytes) -> None:
+
+def require_document_key(key: str) -> str:
+    """`key`, or ValueError if it is not a document key (so it cannot name anything else)."""
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise ValueError("not a document key")
+    return key
+
+
+class DocumentCipher:
+    """The encrypted document format (see the module docstring) under one secret key."""
+
+    def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) != 32:
             raise ValueError("the document key must be exactly 32 bytes")
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._temp = self.root / TEMP_FOLDER
-        self._temp.mkdir(exist_ok=True, mode=0o700)
-        self._temp.chmod(0o700)
         key_id = hmac.new(key, b"cardbot document key id v1", hashlib.sha256).digest()
         self._key_id = key_id[:KEY_ID_SIZE]
         aes_key = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"cardbot documents v1 aes-gcm"
         ).derive(key)
         self._aead = AESGCM(aes_key)
-        self._sweep_stale_temp()
 
-    # -- the DocumentStore interface -------------------------------------------------------
-
-    def put(self, source: Path) -> str:
-        """Encrypt `source` in (streamed, never whole in memory) and return its new key."""
-        key = uuid.uuid4().hex
-        target = self._path(key)
-        target.parent.mkdir(exist_ok=True, mode=0o700)
-        with source.open("rb") as src:
-            self._write_atomically(target, key, src)
-        return key
-
-    def read(self, key: str) -> bytes:
-        """The bytes stored under `key`, only once every chunk has been authenticated."""
-        plain = bytearray()
-        with self._path(key).open("rb") as src:
-            for chunk in self._decrypt(src, key):
-                plain += chunk
-        return bytes(plain)
-
-    def local_path(self, key: str) -> AbstractContextManager[Path]:
-        """A private decrypted copy of the document, removed when the context exits."""
-        return self._decrypted_copy(key)
-
-    def delete(self, key: str) -> None:
-        """Remove the document under `key`, if it is there."""
-        self._path(key).unlink(missing_ok=True)
-
-    # -- maintenance -----------------------------------------------------------------------
-
-    def check_key(self) -> None:
-        """Raise DocumentKeyError now if the store was set up with a different key."""
-        path = self.root / KEYCHECK_NAME
-        if not path.exists():
-            self._check_existing_documents()
-            self._create_keycheck(path)
-        try:
-            with path.open("rb") as src:
-                text = b"".join(self._decrypt(src, KEYCHECK_NAME))
-        except DocumentKeyError:
-            raise DocumentKeyError(
-                "the stored documents were encrypted with a different key than the one "
-                f"configured now; {_KEY_HINT}"
-            ) from None
-        except DocumentCorruptError as exc:
-            raise DocumentCorruptError(
-                f"the key-check file {path} is damaged ({exc}); if the documents read fine, "
-                "delete it and cardbot will create it again"
-            ) from None
-        if text != _KEYCHECK_TEXT:
-            raise DocumentCorruptError(f"the key-check file {path} has unexpected content")
-
-    def migrate_plaintext(self) -> int:
-        """Encrypt in place every stored document that is still a plain file; return how many."""
-        count = 0
-        for path in self._document_files():
-            with path.open("rb") as src:
-                if src.read(len(MAGIC)) == MAGIC:
-                    continue
-                src.seek(0)
-                self._write_atomically(path, path.name, src, replace_stale_part=True)
-            count += 1
-        return count
-
-    # -- internals -------------------------------------------------------------------------
-
-    def _path(self, key: str) -> Path:
-        if not _KEY.match(key):
-            raise ValueError("not a document key")
-        return self.root / key[:2] / key
-
-    def _header(self, nonce_prefix: bytes) -> bytes:
-        return MAGIC + self._key_id + nonce_prefix
-
-    def _same_key(self, header: bytes) -> bool:
-        """Whether the file with this header was written with this store's key."""
+    def same_key(self, header: bytes) -> bool:
+        """Whether the document with this header was written with this cipher's key."""
         return hmac.compare_digest(header[len(MAGIC) : len(MAGIC) + KEY_ID_SIZE], self._key_id)
 
-    def _encrypt(self, src: BinaryIO, name: str) -> Iterator[bytes]:
+    def is_encrypted(self, header: bytes) -> bool:
+        """Whether `header` (the first HEADER_SIZE bytes) starts an encrypted document."""
+        return len(header) == HEADER_SIZE and header.startswith(MAGIC)
+
+    def encrypt(self, src: BinaryIO, name: str) -> Iterator[bytes]:
         """The header and then each encrypted chunk of `src`, for the document `name`."""
         nonce_prefix = os.urandom(NONCE_PREFIX_SIZE)
-        header = self._header(nonce_prefix)
+        header = MAGIC + self._key_id + nonce_prefix
         yield header
         binding = header + name.encode("ascii")
         current = _read_full(src, CHUNK_SIZE)
@@ -180,15 +120,18 @@ class EncryptedDocumentStore:
             current = following
             index += 1
 
-    def _decrypt(self, src: BinaryIO, name: str) -> Iterator[bytes]:
-        """Each authenticated plaintext chunk of the encrypted file `src` for document `name`."""
+    def decrypt(self, src: BinaryIO, name: str) -> Iterator[bytes]:
+        """Each authenticated plaintext chunk of the encrypted `src` for document `name`.
+
+        DocumentKeyError if it was written under another key, DocumentCorruptError if it is
+        damaged or was tampered with (a caller must drop the chunks it got before that)."""
         header = _read_full(src, HEADER_SIZE)
         if len(header) < HEADER_SIZE or not header.startswith(MAGIC):
             raise DocumentCorruptError(
                 f"document {name} is not an encrypted cardbot document (damaged, or a plain "
                 "file from an earlier version that migrate_plaintext has not encrypted yet)"
             )
-        if not self._same_key(header):
+        if not self.same_key(header):
             raise DocumentKeyError(
                 f"document {name} was encrypted with a different key than the one configured "
                 f"now; {_KEY_HINT}"
@@ -217,6 +160,104 @@ class EncryptedDocumentStore:
             current = following
             index += 1
 
+
+class EncryptedDocumentStore:
+    """Stores each document as a private, encrypted file named by a random key."""
+
+    def __init__(self, root: Path, key: bytes) -> None:
+        self._cipher = DocumentCipher(key)
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._temp = self.root / TEMP_FOLDER
+        self._temp.mkdir(exist_ok=True, mode=0o700)
+        self._temp.chmod(0o700)
+        self._sweep_stale_temp()
+
+    # -- the DocumentStore interface -------------------------------------------------------
+
+    def put(self, source: Path) -> str:
+        """Encrypt `source` in (streamed, never whole in memory) and return its new key."""
+        key = uuid.uuid4().hex
+        target = self._path(key)
+        target.parent.mkdir(exist_ok=True, mode=0o700)
+        with source.open("rb") as src:
+            self._write_atomically(target, key, src)
+        return key
+
+    def read(self, key: str) -> bytes:
+        """The bytes stored under `key`, only once every chunk has been authenticated."""
+        plain = bytearray()
+        with self._path(key).open("rb") as src:
+            for chunk in self._cipher.decrypt(src, key):
+                plain += chunk
+        return bytes(plain)
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """A private decrypted copy of the document, removed when the context exits."""
+        return self._decrypted_copy(key)
+
+    def delete(self, key: str) -> None:
+        """Remove the document under `key`, if it is there."""
+        self._path(key).unlink(missing_ok=True)
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def keys(self) -> list[str]:
+        """The key of every stored document, sorted."""
+        return [path.name for path in self._document_files()]
+
+    def put_as(self, key: str, source: Path) -> None:
+        """Store `source` under the given `key` (replacing what is there), to move documents
+        between stores with their keys unchanged."""
+        target = self._path(key)
+        target.parent.mkdir(exist_ok=True, mode=0o700)
+        with source.open("rb") as src:
+            self._write_atomically(target, key, src, replace_stale_part=True)
+
+    def reset_key_check(self) -> None:
+        """Forget the key-check file (after every document was encrypted with a new key)."""
+        (self.root / KEYCHECK_NAME).unlink(missing_ok=True)
+
+    def check_key(self) -> None:
+        """Raise DocumentKeyError now if the store was set up with a different key."""
+        path = self.root / KEYCHECK_NAME
+        if not path.exists():
+            self._check_existing_documents()
+            self._create_keycheck(path)
+        try:
+            with path.open("rb") as src:
+                text = b"".join(self._cipher.decrypt(src, KEYCHECK_NAME))
+        except DocumentKeyError:
+            raise DocumentKeyError(
+                "the stored documents were encrypted with a different key than the one "
+                f"configured now; {_KEY_HINT}"
+            ) from None
+        except DocumentCorruptError as exc:
+            raise DocumentCorruptError(
+                f"the key-check file {path} is damaged ({exc}); if the documents read fine, "
+                "delete it and cardbot will create it again"
+            ) from None
+        if text != _KEYCHECK_TEXT:
+            raise DocumentCorruptError(f"the key-check file {path} has unexpected content")
+
+    def migrate_plaintext(self) -> int:
+        """Encrypt in place every stored document that is still a plain file; return how many."""
+        count = 0
+        for path in self._document_files():
+            with path.open("rb") as src:
+                if src.read(len(MAGIC)) == MAGIC:
+                    continue
+                src.seek(0)
+                self._write_atomically(path, path.name, src, replace_stale_part=True)
+            count += 1
+        return count
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        require_document_key(key)
+        return self.root / key[:2] / key
+
     def _write_atomically(
         self, target: Path, name: str, src: BinaryIO, *, replace_stale_part: bool = False
     ) -> None:
@@ -227,7 +268,7 @@ class EncryptedDocumentStore:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
-                for block in self._encrypt(src, name):
+                for block in self._cipher.encrypt(src, name):
                     out.write(block)
                 out.flush()
                 os.fsync(out.fileno())
@@ -246,7 +287,7 @@ class EncryptedDocumentStore:
             temp = Path(name)
             try:
                 with os.fdopen(fd, "wb") as out:
-                    for chunk in self._decrypt(src, key):
+                    for chunk in self._cipher.decrypt(src, key):
                         out.write(chunk)
             except BaseException:
                 temp.unlink(missing_ok=True)
@@ -270,8 +311,8 @@ class EncryptedDocumentStore:
         for path in self._document_files():
             with path.open("rb") as src:
                 header = _read_full(src, HEADER_SIZE)
-            if len(header) == HEADER_SIZE and header.startswith(MAGIC):
-                if not self._same_key(header):
+            if self._cipher.is_encrypted(header):
+                if not self._cipher.same_key(header):
                     raise DocumentKeyError(
                         "the stored documents were encrypted with a different key than the one "
                         f"configured now; {_KEY_HINT}"
@@ -284,7 +325,7 @@ class EncryptedDocumentStore:
         temp = Path(name)
         try:
             with os.fdopen(fd, "wb") as out:
-                for block in self._encrypt(io.BytesIO(_KEYCHECK_TEXT), KEYCHECK_NAME):
+                for block in self._cipher.encrypt(io.BytesIO(_KEYCHECK_TEXT), KEYCHECK_NAME):
                     out.write(block)
                 out.flush()
                 os.fsync(out.fileno())

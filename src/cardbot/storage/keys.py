@@ -33,13 +33,7 @@ def generate_key() -> str:
 def load_or_create_key(data_dir: Path, configured: str | None) -> bytes:
     """The document key: CARDBOT_SECRET_KEY if set, else data_dir/secret.key (made once)."""
     if configured:
-        key = _decode(configured)
-        if key is None:
-            raise ConfigError(
-                "CARDBOT_SECRET_KEY must be 32 random bytes in URL-safe base64 "
-                f"(44 characters); {_HOW_TO_MAKE}"
-            )
-        return key
+        return decode_key(configured, "CARDBOT_SECRET_KEY")
     path = data_dir / KEY_FILE
     key = _read_key_file(path)
     if key is None:
@@ -47,6 +41,16 @@ def load_or_create_key(data_dir: Path, configured: str | None) -> bytes:
         key = _read_key_file(path)
         if key is None:
             raise ConfigError(f"{path} vanished just after it was created; start cardbot again")
+    return key
+
+
+def decode_key(text: str, setting: str) -> bytes:
+    """The 32 bytes of a key given in `setting`, or a ConfigError saying how to make one."""
+    key = _decode(text)
+    if key is None:
+        raise ConfigError(
+            f"{setting} must be 32 random bytes in URL-safe base64 (44 characters); {_HOW_TO_MAKE}"
+        )
     return key
 
 

@@ -35,7 +35,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
@@ -47,6 +46,7 @@ from cardbot.content.telegram_html import split_message
 from cardbot.core.conversation import COMMANDS
 from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
+from cardbot.metrics import CountingRateLimiter
 from cardbot.runtime import Runtime
 from cardbot.telegram.flood import FloodGate
 from cardbot.telegram.mapping import to_incoming, update_key, user_ref
@@ -128,6 +128,7 @@ class TelegramBridge:
                 self.runtime.service.handle,
                 incoming,
             )
+            self.runtime.metrics.observe_replies(replies)
             messages = [self.runtime.renderer.render(reply) for reply in replies]
             if query is not None:
                 toast = next((m for m in messages if m.toast), None)
@@ -186,6 +187,7 @@ class TelegramBridge:
         if message.edit and message.tag is not None and len(pieces) == 1:
             ref = await asyncio.to_thread(refs.get, message.tag)
             if ref is not None and await self._edit(bot, ref, message):
+                self.runtime.metrics.reply_sent()
                 return
         for piece in pieces[:-1]:  # too long for one message: the buttons go with the last
             await self._send_text(bot, message.chat_id, piece, None)
@@ -194,6 +196,7 @@ class TelegramBridge:
             await asyncio.to_thread(refs.put, message.tag, message.chat_id, sent.message_id)
         if message.attachments:
             await self._send_attachments(bot, message, sent.message_id)
+        self.runtime.metrics.reply_sent()
 
     @staticmethod
     async def _send_text(
@@ -326,7 +329,11 @@ def build_application(runtime: Runtime) -> BotApplication:
         .base_file_url(f"{settings.bot_api_url}/file/bot")
         .concurrent_updates(PerUserUpdateProcessor())
         .rate_limiter(
-            AIORateLimiter(overall_max_rate=settings.messages_per_second, max_retries=SEND_RETRIES)
+            CountingRateLimiter(
+                runtime.metrics,
+                overall_max_rate=settings.messages_per_second,
+                max_retries=SEND_RETRIES,
+            )
         )
         .post_init(post_init)
         .updater(None)

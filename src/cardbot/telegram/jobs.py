@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 from telegram.ext import Application
 
 from cardbot.backoffice import OutboxDelivery
+from cardbot.db.leases import JobLeases, worker_name
 from cardbot.runtime import Runtime, SystemClock
 from cardbot.telegram.bot import TelegramBridge, sweep_downloads
 
@@ -19,6 +21,9 @@ log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL = 600.0
 PURGE_INTERVAL = 3600.0
+# A lease outlives a few rounds, so a worker that died hands its jobs on after that long.
+LEASE_ROUNDS = 3
+ORPHAN_AGE = timedelta(hours=1)
 BackgroundJob = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
@@ -39,6 +44,36 @@ async def send_reminders(
     return len(replies)
 
 
+def leased_job(
+    leases: JobLeases | None,
+    name: str,
+    interval: float,
+    round_of_work: Callable[[], Awaitable[None]],
+) -> BackgroundJob:
+    """A job that does one round every `interval` seconds while this worker holds its lease
+    (every worker runs it when `leases` is None); a failed round is logged and retried."""
+    ttl = timedelta(seconds=interval * LEASE_ROUNDS)
+
+    async def job(stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while not stop.is_set():
+                try:
+                    if leases is None or await loop.run_in_executor(
+                        None, leases.acquire, name, ttl
+                    ):
+                        await round_of_work()
+                except Exception as exc:  # e.g. the database briefly away, a lost race
+                    log.warning("%s failed: %s", name, exc.__class__.__name__)
+                await _sleep_unless_stopped(stop, interval)
+        finally:
+            if leases is not None:
+                with contextlib.suppress(Exception):
+                    await loop.run_in_executor(None, leases.release, name)
+
+    return job
+
+
 def background_jobs(
     runtime: Runtime,
     application: Application[Any, Any, Any, Any, Any, Any],
@@ -46,27 +81,28 @@ def background_jobs(
     reminder_interval: float = REMINDER_INTERVAL,
     purge_interval: float = PURGE_INTERVAL,
 ) -> list[BackgroundJob]:
-    """The jobs a running bot keeps going until it stops."""
+    """The jobs a running bot keeps going until it stops; with several workers on one
+    database, each job runs in whichever worker holds its lease."""
+    leases = JobLeases(runtime.sessions, worker_name(), SystemClock().now)
 
-    async def reminders(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await send_reminders(runtime, application)
-            except Exception as exc:  # a job must outlive one bad round (e.g. a lost race)
-                log.warning("reminders failed: %s", exc.__class__.__name__)
-            await _sleep_unless_stopped(stop, reminder_interval)
+    async def remind() -> None:
+        await send_reminders(runtime, application)
 
-    async def purges(stop: asyncio.Event) -> None:
+    async def purge() -> None:
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            try:
-                await loop.run_in_executor(runtime.executor, runtime.service.privacy.purge)
-                sweep_downloads(runtime.settings.data_dir / "incoming")
-            except Exception as exc:  # e.g. the database briefly away: try again next round
-                log.warning("retention purge failed: %s", exc.__class__.__name__)
-            await _sleep_unless_stopped(stop, purge_interval)
+        await loop.run_in_executor(runtime.executor, runtime.service.privacy.purge)
+        sweep_orphans = getattr(runtime.service.documents, "sweep_orphans", None)
+        if sweep_orphans is not None:  # blobs of uploads whose transaction never committed
+            await loop.run_in_executor(runtime.executor, sweep_orphans, ORPHAN_AGE)
 
-    jobs: list[BackgroundJob] = [reminders, purges]
+    async def sweep() -> None:  # each worker's own download folder
+        sweep_downloads(runtime.settings.data_dir / "incoming")
+
+    jobs: list[BackgroundJob] = [
+        leased_job(leases, "reminders", reminder_interval, remind),
+        leased_job(leases, "purge", purge_interval, purge),
+        leased_job(None, "sweep", purge_interval, sweep),
+    ]
     settings = runtime.settings
     if settings.webhook_url and settings.webhook_secret:
         delivery = OutboxDelivery(

@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 import signal
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
@@ -24,6 +25,8 @@ from typing import Any, Protocol
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
+
+from cardbot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +54,19 @@ class Inbox(Protocol):
         ...
 
 
-class ConfirmingPoller:
-    """Fetches updates, keeps them in the inbox, confirms them, hands each to the processor."""
+class UpdateDispatcher:
+    """Hands each kept update to the application's update processor and takes it out of the
+    inbox once handled; shared by long polling and the webhook server."""
 
-    def __init__(self, application: BotApplication, stop: asyncio.Event, inbox: Inbox) -> None:
+    def __init__(
+        self, application: BotApplication, inbox: Inbox, metrics: Metrics | None = None
+    ) -> None:
         self.application = application
-        self.stop = stop
         self.inbox = inbox
+        self.metrics = metrics
         self.in_flight: dict[int, asyncio.Task[None]] = {}
         self.dispatched: set[int] = set()
-        self.next_offset: int | None = None
+        self.highest: int | None = None
 
     @property
     def bot_id(self) -> int:
@@ -70,21 +76,30 @@ class ConfirmingPoller:
     async def _in_thread(self, function: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
+    async def keep(self, updates: dict[int, str]) -> None:
+        """Store updates (update id → JSON) in the inbox, durably, before they are confirmed."""
+        if updates:
+            await self._in_thread(self.inbox.store, self.bot_id, updates)
+
     def dispatch(self, update: Update) -> None:
         """Start handling one update through the application's update processor."""
         if update.update_id in self.dispatched:
             return  # e.g. resumed from the inbox, then delivered again before it was confirmed
+        highest = update.update_id if self.highest is None else max(self.highest, update.update_id)
+        self.highest = highest
         if len(self.dispatched) > MAX_REMEMBERED:
-            floor = (self.next_offset or 0) - MAX_REMEMBERED // 2
+            floor = highest - MAX_REMEMBERED // 2
             self.dispatched = {i for i in self.dispatched if i >= floor}
         self.dispatched.add(update.update_id)
-        task = asyncio.create_task(self._handle(update))
+        task = asyncio.create_task(self._handle(update, time.monotonic()))
         self.in_flight[update.update_id] = task
         task.add_done_callback(functools.partial(self._done, update.update_id))
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update, received: float) -> None:
         app = self.application
         await app.update_processor.process_update(update, app.process_update(update))
+        if self.metrics is not None:
+            self.metrics.update_handled(update_kind(update), time.monotonic() - received)
         await self._in_thread(self.inbox.remove, self.bot_id, update.update_id)
 
     def _done(self, update_id: int, task: asyncio.Task[None]) -> None:
@@ -92,22 +107,45 @@ class ConfirmingPoller:
         if not task.cancelled() and task.exception() is not None:
             log.error("update %s failed: %s", update_id, task.exception().__class__.__name__)
 
-    async def accept(self, updates: list[Update]) -> None:
-        """Keep the batch in the inbox (after which it may be confirmed), then handle it."""
-        if not updates:
-            return
-        await self._in_thread(
-            self.inbox.store, self.bot_id, {u.update_id: u.to_json() for u in updates}
-        )
-        last = updates[-1].update_id + 1
-        self.next_offset = last if self.next_offset is None else max(self.next_offset, last)
-        for update in updates:
-            self.dispatch(update)
-
     async def resume(self) -> None:
         """Handle what the inbox still holds from before a stop or a crash."""
         for data in await self._in_thread(self.inbox.pending, self.bot_id):
             self.dispatch(Update.de_json(json.loads(data), self.application.bot))
+
+    async def finish(self, timeout: float = SHUTDOWN_GRACE) -> None:
+        """Wait (up to `timeout` seconds) for the updates in flight to be handled."""
+        if self.in_flight:
+            await asyncio.wait(list(self.in_flight.values()), timeout=timeout)
+
+
+def update_kind(update: Update) -> str:
+    """What an update carries (one of ALLOWED_UPDATES), for counting."""
+    return next((kind for kind in ALLOWED_UPDATES if getattr(update, kind) is not None), "other")
+
+
+class ConfirmingPoller(UpdateDispatcher):
+    """Fetches updates, keeps them in the inbox, confirms them, hands each to the processor."""
+
+    def __init__(
+        self,
+        application: BotApplication,
+        stop: asyncio.Event,
+        inbox: Inbox,
+        metrics: Metrics | None = None,
+    ) -> None:
+        super().__init__(application, inbox, metrics)
+        self.stop = stop
+        self.next_offset: int | None = None
+
+    async def accept(self, updates: list[Update]) -> None:
+        """Keep the batch in the inbox (after which it may be confirmed), then handle it."""
+        if not updates:
+            return
+        await self.keep({u.update_id: u.to_json() for u in updates})
+        last = updates[-1].update_id + 1
+        self.next_offset = last if self.next_offset is None else max(self.next_offset, last)
+        for update in updates:
+            self.dispatch(update)
 
     async def run(self) -> None:
         """Poll until `stop`, then let in-flight updates finish and confirm them."""
@@ -121,13 +159,16 @@ class ConfirmingPoller:
             except InvalidToken:
                 raise
             except RetryAfter as exc:
+                self._count_error(exc)
                 delay = exc.retry_after
                 seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
                 await self._wait(float(seconds))
                 continue
-            except TimedOut:
+            except TimedOut as exc:
+                self._count_error(exc)
                 continue
             except TelegramError as exc:
+                self._count_error(exc)
                 failures += 1
                 log.warning("getUpdates failed (%s); retrying", exc.__class__.__name__)
                 await self._wait(min(2.0**failures, 30.0))
@@ -137,6 +178,10 @@ class ConfirmingPoller:
             failures = 0
             await self.accept(updates)
         await self._drain()
+
+    def _count_error(self, error: TelegramError) -> None:
+        if self.metrics is not None:
+            self.metrics.api_error("getUpdates", error)
 
     async def _fetch(self, timeout: int) -> list[Update] | None:
         """One getUpdates call (which confirms everything kept so far); None on `stop`."""
@@ -167,16 +212,20 @@ class ConfirmingPoller:
 
     async def _drain(self) -> None:
         """Finish what is in flight, then confirm the last batch to Telegram."""
-        if self.in_flight:
-            await asyncio.wait(list(self.in_flight.values()), timeout=SHUTDOWN_GRACE)
+        await self.finish()
         if self.next_offset is not None:
             with contextlib.suppress(TelegramError):
                 await self.application.bot.get_updates(offset=self.next_offset, timeout=0, limit=1)
 
 
-async def poll_updates(application: BotApplication, stop: asyncio.Event, inbox: Inbox) -> None:
+async def poll_updates(
+    application: BotApplication,
+    stop: asyncio.Event,
+    inbox: Inbox,
+    metrics: Metrics | None = None,
+) -> None:
     """Poll and handle updates until `stop`; see ConfirmingPoller."""
-    await ConfirmingPoller(application, stop, inbox).run()
+    await ConfirmingPoller(application, stop, inbox, metrics).run()
 
 
 async def serve(
@@ -185,6 +234,7 @@ async def serve(
     inbox: Inbox,
     ready: asyncio.Event | None = None,
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
+    metrics: Metrics | None = None,
 ) -> None:
     """Start the application and its background jobs, poll until `stop`, then finish in-flight
     work and shut down."""
@@ -196,7 +246,7 @@ async def serve(
         if ready is not None:
             ready.set()
         try:
-            await poll_updates(application, stop, inbox)
+            await poll_updates(application, stop, inbox, metrics)
         finally:
             stop.set()
             if jobs:
@@ -208,6 +258,7 @@ def run_until_signalled(
     application: BotApplication,
     inbox: Inbox,
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
+    metrics: Metrics | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM: stop taking updates, finish those in flight, exit."""
 
@@ -216,6 +267,6 @@ def run_until_signalled(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(application, stop, inbox, background=background)
+        await serve(application, stop, inbox, background=background, metrics=metrics)
 
     asyncio.run(main())
