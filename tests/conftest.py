@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from tests.support.harness import Harness
 from tests.support.log_audit import LogAudit
@@ -29,6 +33,24 @@ if sys.version_info < (3, 11, 8) and hasattr(
 def chat(tmp_path: Path) -> Harness:
     """An applicant talking to the core with in-memory ports."""
     return Harness(tmp_path)
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    server = postgres_url()
+    if server is None:
+        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
+    name = f"cardbot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def postgres_url() -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cardbot.calendar_cn import ChinaWorkingCalendar
@@ -16,7 +17,7 @@ from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
 from cardbot.core.conversation import ConversationService
 from cardbot.core.faq_service import FaqService
-from cardbot.core.ports import UnitOfWork
+from cardbot.core.ports import ConcurrentUpdateError, UnitOfWork
 from cardbot.db.inbox import SqlInbox
 from cardbot.db.message_refs import SqlMessageRefs
 from cardbot.db.migrate import upgrade
@@ -128,9 +129,15 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     faq = FaqService(spec, calendar, renderer.source_problem, negatives)
     if settings.faq_dir is not None:
         entries = load_faq(settings.faq_dir)
-        with unit_of_work() as uow:
-            if faq.seed(uow.faq, entries):
-                uow.commit()
+        for attempt in range(2):
+            try:
+                with unit_of_work() as uow:
+                    if faq.seed(uow.faq, entries):
+                        uow.commit()
+                break
+            except (IntegrityError, ConcurrentUpdateError):
+                if attempt:  # a worker starting at the same moment stored them: check again
+                    raise
     service = ConversationService(
         spec,
         unit_of_work,

@@ -92,10 +92,13 @@ class RunningBot:
             self.runtime.close()
 
 
-@pytest.fixture
-async def bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    """cardbot running against the stand-in, on a SQLite file."""
-    running = RunningBot(api, tmp_path, None)
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def bot(
+    api: BotApiStandIn, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[RunningBot]:
+    """cardbot running against the stand-in, on a SQLite file and on PostgreSQL."""
+    url = request.getfixturevalue("postgres_database") if request.param == "postgresql" else None
+    running = RunningBot(api, tmp_path, url)
     await running.start()
     try:
         yield running

@@ -220,7 +220,7 @@ async def test_restart_mid_application_loses_nothing(
     await person.tap("居民身份证")
     await bot.stop()
 
-    again = RunningBot(api, tmp_path, None)
+    again = RunningBot(api, tmp_path, bot.settings.database_url)
     await again.start()
     try:
         back, question = await person.say("/start", replies=2)
@@ -256,7 +256,7 @@ async def test_an_update_delivered_again_after_a_crash_is_applied_once(
     await bot.crash()
     sent_before = len(api.messages_to(person.user.id))
 
-    again = RunningBot(api, tmp_path, None)
+    again = RunningBot(api, tmp_path, bot.settings.database_url)
     await again.start()
     try:
         (question,) = await person.replies(1)  # the redelivered update asks the next question
@@ -352,7 +352,7 @@ async def test_updates_kept_in_the_inbox_are_handled_after_a_restart(
             "from": {"id": person.user.id, "is_bot": False, "first_name": "I"},
         },
     }
-    again = RunningBot(api, tmp_path, None)
+    again = RunningBot(api, tmp_path, bot.settings.database_url)
     from cardbot.runtime import build_runtime
 
     seeding = build_runtime(again.settings)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cardbot.db.models import InboxRow
@@ -28,6 +30,7 @@ class SqlInbox:
                     "update_id": update_id,
                     "data": data,
                     "received_at": datetime.now(UTC),
+                    "user_id": user_of(data),
                 }
                 for update_id, data in updates.items()
             ]
@@ -45,6 +48,27 @@ class SqlInbox:
                 ).scalars()
             )
 
+    def earlier_of_user(self, bot_id: int, user_id: int, before: int) -> list[str]:
+        """The user's updates kept with a smaller update id (not yet handled), oldest first."""
+        with self._sessions() as session:
+            return list(
+                session.execute(
+                    select(InboxRow.data)
+                    .where(
+                        InboxRow.bot_id == bot_id,
+                        InboxRow.user_id == user_id,
+                        InboxRow.update_id < before,
+                    )
+                    .order_by(InboxRow.update_id)
+                ).scalars()
+            )
+
+    def holds(self, bot_id: int, update_id: int) -> bool:
+        """True while the update is kept (not yet handled by any worker)."""
+        with self._sessions() as session:
+            query = exists().where(InboxRow.bot_id == bot_id, InboxRow.update_id == update_id)
+            return bool(session.execute(select(query)).scalar())
+
     def remove(self, bot_id: int, update_id: int) -> None:
         """Forget an update once it was handled."""
         with self._sessions() as session:
@@ -52,3 +76,16 @@ class SqlInbox:
                 delete(InboxRow).where(InboxRow.bot_id == bot_id, InboxRow.update_id == update_id)
             )
             session.commit()
+
+
+def user_of(data: str) -> int | None:
+    """The id of the person who sent an update (as Bot API JSON), if it has one."""
+    try:
+        update: Any = json.loads(data)
+    except ValueError:
+        return None
+    for kind in ("message", "edited_message", "callback_query"):
+        sender = (update.get(kind) or {}).get("from") if isinstance(update, dict) else None
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return int(sender["id"])
+    return None

@@ -242,6 +242,9 @@ class InboxRow(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     data: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_telegram_inbox_user", "bot_id", "user_id", "update_id"),)
 
 
 class AuditEventRow(Base):

@@ -19,6 +19,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
 from cardbot.metrics import Metrics
+from cardbot.telegram.processor import ordering_key
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +55,38 @@ class Inbox(Protocol):
         """Forget an update once it was handled."""
         ...
 
+    def earlier_of_user(self, bot_id: int, user_id: int, before: int) -> list[str]:
+        """The user's updates kept with a smaller update id, oldest first."""
+        ...
+
+    def holds(self, bot_id: int, update_id: int) -> bool:
+        """True while the update is kept (not yet handled)."""
+        ...
+
+
+class UserLocking(Protocol):
+    """Per-user locks across worker processes."""
+
+    def hold(self, user_id: int) -> AbstractAsyncContextManager[None]:
+        """Hold the user's lock for the duration of the block."""
+        ...
+
 
 class UpdateDispatcher:
     """Hands each kept update to the application's update processor and takes it out of the
     inbox once handled; shared by long polling and the webhook server."""
 
     def __init__(
-        self, application: BotApplication, inbox: Inbox, metrics: Metrics | None = None
+        self,
+        application: BotApplication,
+        inbox: Inbox,
+        metrics: Metrics | None = None,
+        user_locks: UserLocking | None = None,
     ) -> None:
         self.application = application
         self.inbox = inbox
         self.metrics = metrics
+        self.user_locks = user_locks
         self.in_flight: dict[int, asyncio.Task[None]] = {}
         self.dispatched: set[int] = set()
         self.highest: int | None = None
@@ -96,10 +119,29 @@ class UpdateDispatcher:
         task.add_done_callback(functools.partial(self._done, update.update_id))
 
     async def _handle(self, update: Update, received: float) -> None:
-        app = self.application
-        await app.update_processor.process_update(update, app.process_update(update))
+        await self.application.update_processor.process_update(update, self._in_order(update))
         if self.metrics is not None:
             self.metrics.update_handled(update_kind(update), time.monotonic() - received)
+
+    async def _in_order(self, update: Update) -> None:
+        """Handle the update; with several workers, first take its user's lock and handle
+        the user's earlier updates still kept (another worker may have received them), and
+        skip it when another worker handled it already."""
+        user = ordering_key(update)
+        if self.user_locks is None or user is None:
+            await self._apply(update)
+            return
+        async with self.user_locks.hold(user):
+            earlier = await self._in_thread(
+                self.inbox.earlier_of_user, self.bot_id, user, update.update_id
+            )
+            for data in earlier:
+                await self._apply(Update.de_json(json.loads(data), self.application.bot))
+            if await self._in_thread(self.inbox.holds, self.bot_id, update.update_id):
+                await self._apply(update)
+
+    async def _apply(self, update: Update) -> None:
+        await self.application.process_update(update)
         await self._in_thread(self.inbox.remove, self.bot_id, update.update_id)
 
     def _done(self, update_id: int, task: asyncio.Task[None]) -> None:

@@ -28,6 +28,7 @@ from telegram import Update
 from telegram.error import BadRequest
 
 from cardbot.config import ConfigError
+from cardbot.db.user_locks import UserLocks
 from cardbot.metrics import CONTENT_TYPE, Metrics, database_ok
 from cardbot.runtime import Runtime
 from cardbot.telegram.polling import (
@@ -206,7 +207,9 @@ async def serve_webhook(
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
-        dispatcher = UpdateDispatcher(application, runtime.inbox, runtime.metrics)
+        # Several workers may share the database: one user's updates go one at a time, in order.
+        user_locks = UserLocks(settings.database_url)
+        dispatcher = UpdateDispatcher(application, runtime.inbox, runtime.metrics, user_locks)
         receiver = WebhookReceiver(dispatcher, secret)
         monitoring = monitoring_for(runtime)
         app = web.Application(client_max_size=MAX_BODY)
@@ -243,6 +246,7 @@ async def serve_webhook(
             if jobs:
                 await asyncio.wait(jobs, timeout=SHUTDOWN_GRACE)
             await application.stop()
+            user_locks.close()
 
 
 async def set_webhook(application: BotApplication, url: str, secret: str) -> None:
