@@ -19,10 +19,14 @@ REVIEWER_USER = FakeUser(900, "Li", language_code="zh-hans")
 BYSTANDER = FakeUser(901, "Eve", language_code="zh-hans")
 
 
-@pytest.fixture
-async def review_bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningBot]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def review_bot(
+    api: BotApiStandIn, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[RunningBot]:
+    """cardbot with a review group and one reviewer, on SQLite and on PostgreSQL."""
     api.add_chat(REVIEW)
-    running = RunningBot(api, tmp_path, None, review_chat_id=REVIEW.id)
+    url = request.getfixturevalue("postgres_database") if request.param == "postgresql" else None
+    running = RunningBot(api, tmp_path, url, review_chat_id=REVIEW.id)
     await running.start()
     assert running.runtime is not None
     with running.runtime.service.unit_of_work() as uow:
