@@ -22,6 +22,7 @@ from cardbot.core.model import (
     Application,
     AuditEvent,
     FaqRevision,
+    Status,
     SupportTicket,
     UnansweredQuestion,
 )
@@ -328,8 +329,20 @@ class MemoryUnitOfWork:
         self._later.append(apply)
         return keys
 
+    def _drop_replaced_draft(self, user_id: int, keep: int | None) -> None:
+        """As the SQL store does: a draft the applicant no longer works on is deleted."""
+        previous = self.db.applicants.get(user_id)
+        old = previous.application if previous else None
+        if old is None or old.id is None or old.id == keep:
+            return
+        stored = self.db.applications.get(old.id)
+        if stored is not None and stored.status == Status.DRAFT:
+            del self.db.applications[old.id]
+
     def commit(self) -> None:
         for user_id, applicant in self._applicants.items():
+            current = applicant.application if applicant else None
+            self._drop_replaced_draft(user_id, current.id if current else None)
             if applicant is None:
                 self.db.applicants.pop(user_id, None)
             else:
