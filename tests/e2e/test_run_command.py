@@ -18,8 +18,13 @@ from tests.support.log_audit import PERSONAL_VALUES
 
 
 async def start_process(
-    api: BotApiStandIn, workdir: Path, **overrides: str
+    api: BotApiStandIn,
+    workdir: Path,
+    *args: str,
+    log: Path | None = None,
+    **overrides: str,
 ) -> asyncio.subprocess.Process:
+    """`cardbot run [args]` against the stand-in, output piped (or the log written to `log`)."""
     env = (
         {k: v for k, v in os.environ.items() if not k.startswith("CARDBOT_")}
         | {
@@ -35,10 +40,11 @@ async def start_process(
         "-m",
         "cardbot",
         "run",
+        *args,
         cwd=workdir,
         env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL if log else asyncio.subprocess.PIPE,
+        stderr=log.open("wb") if log else asyncio.subprocess.PIPE,
     )
 
 

@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -36,6 +35,7 @@ from cardbot.telegram.webhook import (
 )
 from tests.e2e.conftest import TOKEN, RunningBot
 from tests.e2e.test_application_flow import Person
+from tests.e2e.test_run_command import start_process as start_run
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser
 from tests.support.harness import DIALOGS, FAQ, VALID_PHONE
@@ -512,29 +512,11 @@ async def start_process(
     api: BotApiStandIn, workdir: Path, port: int, **overrides: str
 ) -> asyncio.subprocess.Process:
     calls_before = sum(1 for method, _ in api.calls if method == "setWebhook")
-    env = (
-        {k: v for k, v in os.environ.items() if not k.startswith("CARDBOT_")}
-        | {
-            "CARDBOT_TOKEN": TOKEN,
-            "CARDBOT_BOT_API_URL": api.base_url,
-            "CARDBOT_DATA_DIR": str(workdir / "data"),
-            "CARDBOT_DIALOGS_DIR": str(DIALOGS),
-            "CARDBOT_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-            "CARDBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        }
-        | overrides
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cardbot",
-        "run",
-        "--webhook",
-        cwd=workdir,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    listen = {
+        "CARDBOT_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        "CARDBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    process = await start_run(api, workdir, "--webhook", **(listen | overrides))
     try:
         await api.wait_until(
             lambda: (

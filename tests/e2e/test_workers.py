@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -21,11 +19,11 @@ from cardbot.db.session import make_engine, make_session_factory
 from cardbot.runtime import SystemClock
 from cardbot.storage.database import DatabaseDocumentStore
 from cardbot.storage.keys import decode_key, generate_key
-from tests.e2e.conftest import TOKEN
+from tests.e2e.test_run_command import start_process
 from tests.e2e.test_webhook import SECRET, free_port
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
-from tests.support.harness import DIALOGS, VALID_ID, VALID_PHONE
+from tests.support.harness import VALID_ID, VALID_PHONE
 
 NAMES = ("张三", "李四", "王五", "赵六")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -91,31 +89,20 @@ async def balancer() -> AsyncIterator[tuple[Balancer, int]]:
 async def start_worker(
     api: BotApiStandIn, workdir: Path, database_url: str, key: str, port: int, front: int
 ) -> asyncio.subprocess.Process:
+    """One webhook worker with its own working and data folders, on the shared database."""
     workdir.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARDBOT_")} | {
-        "CARDBOT_TOKEN": TOKEN,
-        "CARDBOT_BOT_API_URL": api.base_url,
-        "CARDBOT_DATABASE_URL": database_url,
-        "CARDBOT_DATA_DIR": str(workdir / "data"),
-        "CARDBOT_DIALOGS_DIR": str(DIALOGS),
-        "CARDBOT_DOCUMENT_STORE": "database",
-        "CARDBOT_SECRET_KEY": key,
-        "CARDBOT_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-        "CARDBOT_PUBLIC_URL": f"http://127.0.0.1:{front}",
-        "CARDBOT_TELEGRAM_SECRET_TOKEN": SECRET,
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cardbot",
-        "run",
+    return await start_process(
+        api,
+        workdir,
         "--webhook",
-        cwd=workdir,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=(workdir / "log").open("wb"),
+        log=workdir / "log",
+        CARDBOT_DATABASE_URL=database_url,
+        CARDBOT_DOCUMENT_STORE="database",
+        CARDBOT_SECRET_KEY=key,
+        CARDBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        CARDBOT_PUBLIC_URL=f"http://127.0.0.1:{front}",
+        CARDBOT_TELEGRAM_SECRET_TOKEN=SECRET,
     )
-    return process
 
 
 async def until_listening(port: int) -> None:

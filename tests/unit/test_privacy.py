@@ -29,7 +29,8 @@ def test_mydata_shows_every_answer_and_sends_the_documents_back(tmp_path: Path) 
     (message,) = chat.command("mydata")
 
     assert "张三" in message.text and VALID_ID in message.text and VALID_PHONE in message.text
-    assert "DX-" in message.text
+    assert "DX-" in message.text and "居民身份证" in message.text
+    assert "resident_id" not in message.text and "\n• 姓名：张三" in message.text
     stored = {d.storage_key for d in chat.applicant.application.documents.values()}  # type: ignore[union-attr]
     assert {a.storage_key for a in message.attachments} == stored and len(stored) == 2
     assert chat.buttons == ["del:ask"]

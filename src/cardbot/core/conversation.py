@@ -1048,6 +1048,9 @@ class Turn:
 
     def prompt(self) -> None:
         """Ask the current question again (or say where things stand)."""
+        if self.state == states.NEW:  # nothing asked yet: the first question is the consent
+            self.fire("ask_consent")
+            self.say("welcome")
         state = self.state
         if state == states.CONSENT:
             self.say(

@@ -102,7 +102,12 @@ class PrivacyDesk:
             if app.closed_at and not app.purged_at
             else None,
             "answers": [
-                {"step": step, "value": app.answers[step]}
+                {
+                    "step": step,
+                    "value": app.answers[step],
+                    "choice": step in self.service.spec.steps
+                    and bool(self.service.spec.steps[step].choices),
+                }
                 for step in sorted(app.answers, key=lambda s: steps.index(s) if s in steps else 99)
             ],
             "documents": [

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import tempfile
 import threading
 import time
 import uuid
@@ -38,6 +36,7 @@ from cardbot.storage.encrypted import (
     DocumentCipher,
     DocumentCorruptError,
     DocumentKeyError,
+    decrypted_copy,
     is_document_key,
     require_document_key,
 )
@@ -253,20 +252,9 @@ class DatabaseDocumentStore:
     @contextlib.contextmanager
     def _decrypted_copy(self, key: str) -> Iterator[Path]:
         """Decrypt `key` into a 0600 temporary file; remove it afterwards."""
-        data = self._load(key)
-        fd, name = tempfile.mkstemp(dir=self._temp, prefix=f"cardbot-{key}-")
-        temp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in self._cipher.decrypt(io.BytesIO(data), key):
-                    out.write(chunk)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        try:
+        data = io.BytesIO(self._load(key))
+        with decrypted_copy(self._cipher, data, key, self._temp, f"cardbot-{key}-") as temp:
             yield temp
-        finally:
-            temp.unlink(missing_ok=True)
 
     def _check_existing_documents(self) -> None:
         """Before a first key check: the documents already stored must match the key."""

@@ -38,6 +38,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from cardbot.storage.keys import fsync_folder
+
 MAGIC = b"CBDOC1"
 KEY_ID_SIZE = 8
 NONCE_PREFIX_SIZE = 8
@@ -276,26 +278,16 @@ class EncryptedDocumentStore:
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        _fsync_folder(target.parent)
+        fsync_folder(target.parent)
 
     @contextlib.contextmanager
     def _decrypted_copy(self, key: str) -> Iterator[Path]:
         """Decrypt `key` into a 0600 file in the private temp folder; remove it afterwards."""
-        source = self._path(key)
-        with source.open("rb") as src:
-            fd, name = tempfile.mkstemp(dir=self._temp, prefix=f"{key}-")
-            temp = Path(name)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    for chunk in self._cipher.decrypt(src, key):
-                        out.write(chunk)
-            except BaseException:
-                temp.unlink(missing_ok=True)
-                raise
-        try:
+        with (
+            self._path(key).open("rb") as src,
+            decrypted_copy(self._cipher, src, key, self._temp, prefix=f"{key}-") as temp,
+        ):
             yield temp
-        finally:
-            temp.unlink(missing_ok=True)
 
     def _document_files(self) -> Iterator[Path]:
         """Every stored document file (not .part files, temp copies or the key check)."""
@@ -333,7 +325,7 @@ class EncryptedDocumentStore:
                 os.link(temp, path)
         finally:
             temp.unlink(missing_ok=True)
-        _fsync_folder(self.root)
+        fsync_folder(self.root)
 
     def _sweep_stale_temp(self) -> None:
         """Remove decrypted copies left behind by a crash (older than an hour)."""
@@ -355,11 +347,18 @@ def _read_full(src: BinaryIO, size: int) -> bytes:
     return data
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in `folder` durable (where the platform allows it)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+@contextlib.contextmanager
+def decrypted_copy(
+    cipher: DocumentCipher, src: BinaryIO, key: str, folder: Path | None, prefix: str
+) -> Iterator[Path]:
+    """The document read from `src`, decrypted into a 0600 file in `folder` (the system's
+    temporary folder if None) that is removed when the context exits (or decryption fails)."""
+    fd, name = tempfile.mkstemp(dir=folder, prefix=prefix)
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in cipher.decrypt(src, key):
+                out.write(chunk)
+        yield temp
+    finally:
+        temp.unlink(missing_ok=True)

@@ -117,7 +117,7 @@ def _create_key_file(path: Path) -> None:
             _create_key_file_directly(path, temp.read_bytes())
     finally:
         temp.unlink(missing_ok=True)
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
 def _create_key_file_directly(path: Path, content: bytes) -> None:
@@ -132,7 +132,7 @@ def _create_key_file_directly(path: Path, content: bytes) -> None:
         os.fsync(out.fileno())
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make the new file's name durable (where the platform allows it)."""
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
