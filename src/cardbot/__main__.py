@@ -161,6 +161,8 @@ def _dialogs(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one cardbot command; a configuration problem prints one line and exits 2."""
     args = _parser().parse_args(argv)
+    if argv is None:  # a cardbot process: what it writes (database, exports) is its owner's only
+        os.umask(0o077)
     try:
         settings = load_settings()
         if args.command == "run":

@@ -47,6 +47,7 @@ def test_chat_continues_after_a_restart_and_submits(tmp_path: Path) -> None:
     assert "DX-" in second.stdout
     assert "已提交" in second.stdout
     assert (tmp_path / "data" / "cardbot.db").is_file()
+    assert (tmp_path / "data" / "cardbot.db").stat().st_mode & 0o077 == 0  # personal data
     stored = list((tmp_path / "data" / "documents").rglob("*"))
     assert len([p for p in stored if p.is_file() and not p.name.startswith(".")]) == 2
 
