@@ -303,12 +303,19 @@ def run_until_signalled(
     metrics: Metrics | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM: stop taking updates, finish those in flight, exit."""
+    until_signalled(
+        lambda stop: serve(application, stop, inbox, background=background, metrics=metrics)
+    )
+
+
+def until_signalled(serving: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+    """Run `serving(stop)` in a new event loop; SIGINT or SIGTERM sets `stop`."""
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(application, stop, inbox, background=background, metrics=metrics)
+        await serving(stop)
 
     asyncio.run(main())

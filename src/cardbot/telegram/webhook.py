@@ -19,7 +19,6 @@ import hmac
 import json
 import logging
 import secrets
-import signal
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ from cardbot.telegram.polling import (
     BotApplication,
     UpdateDispatcher,
     serve,
+    until_signalled,
 )
 from cardbot.telegram.retry import retrying
 
@@ -297,14 +297,5 @@ def run_until_signalled(
     """Serve by webhook, or by long polling with /healthz and /metrics, until SIGINT or
     SIGTERM: stop taking updates, finish those in flight, exit."""
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        if webhook:
-            await serve_webhook(application, runtime, stop, background=background)
-        else:
-            await serve_polling_with_monitoring(application, runtime, stop, background=background)
-
-    asyncio.run(main())
+    serving = serve_webhook if webhook else serve_polling_with_monitoring
+    until_signalled(lambda stop: serving(application, runtime, stop, background=background))
