@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from telegram import (
     Bot,
@@ -63,7 +63,6 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
-T = TypeVar("T")
 
 
 def sweep_downloads(folder: Path, older_than: float = STALE_DOWNLOAD_SECONDS) -> int:
