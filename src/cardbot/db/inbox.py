@@ -6,11 +6,16 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cardbot.db.models import InboxRow
-from cardbot.db.session import insert_ignoring_duplicates
+from cardbot.db.session import ignoring_duplicates
+
+# Built once: on the per-update path, building a statement costs more than running it.
+REMOVE = delete(InboxRow).where(
+    InboxRow.bot_id == bindparam("bot"), InboxRow.update_id == bindparam("update")
+)
 
 
 class SqlInbox:
@@ -24,6 +29,7 @@ class SqlInbox:
         if not updates:
             return
         with self._sessions() as session:
+            connection = session.connection()
             rows = [
                 {
                     "bot_id": bot_id,
@@ -34,7 +40,7 @@ class SqlInbox:
                 }
                 for update_id, data in updates.items()
             ]
-            session.execute(insert_ignoring_duplicates(session, InboxRow, rows))
+            connection.execute(ignoring_duplicates(connection.dialect.name, InboxRow), rows)
             session.commit()
 
     def pending(self, bot_id: int) -> list[str]:
@@ -72,9 +78,7 @@ class SqlInbox:
     def remove(self, bot_id: int, update_id: int) -> None:
         """Forget an update once it was handled."""
         with self._sessions() as session:
-            session.execute(
-                delete(InboxRow).where(InboxRow.bot_id == bot_id, InboxRow.update_id == update_id)
-            )
+            session.connection().execute(REMOVE, {"bot": bot_id, "update": update_id})
             session.commit()
 
 

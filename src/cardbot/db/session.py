@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,12 @@ UPSERT_DIALECTS = ("sqlite", "postgresql")
 
 def insert_ignoring_duplicates(session: Session, model: Any, values: Any) -> Any:
     """INSERT … ON CONFLICT DO NOTHING for the session's database (SQLite or PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
+    return ignoring_duplicates(session.get_bind().dialect.name, model).values(values)
+
+
+@functools.cache
+def ignoring_duplicates(dialect: str, model: Any) -> Any:
+    """A reusable INSERT … ON CONFLICT DO NOTHING into `model` for `dialect`, its values given
+    when executed: built once, so executing it skips SQLAlchemy's statement construction."""
     make = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return make(model).values(values).on_conflict_do_nothing()
+    return make(model).on_conflict_do_nothing()
