@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -19,10 +19,8 @@ from cardbot.core.model import (
     OPEN_STATUSES,
     Applicant,
     Application,
-    Flag,
     Review,
     Status,
-    StoredDocument,
 )
 from cardbot.core.ports import (
     AuditLog,
@@ -33,6 +31,7 @@ from cardbot.core.ports import (
     RoleRepository,
     SupportRepository,
 )
+from cardbot.db import applicant_rows
 from cardbot.db.models import (
     AnswerRow,
     ApplicantRow,
@@ -48,7 +47,7 @@ from cardbot.db.review_repositories import (
     review_from_data,
     review_to_data,
 )
-from cardbot.db.session import UPSERT_DIALECTS, insert_ignoring_duplicates
+from cardbot.db.session import UPSERT_DIALECTS, ignoring_duplicates
 from cardbot.db.support_repositories import (
     SqlFaqRepository,
     SqlRoleRepository,
@@ -68,7 +67,7 @@ class SqlUnitOfWork:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._rows: dict[int, ApplicantRow] = {}
+        self._seen: dict[int, applicant_rows.ApplicantSeen] = {}
 
     def __enter__(self) -> Self:
         self.session = self._sessions()
@@ -95,123 +94,33 @@ class SqlUnitOfWork:
                 return False
             self.session.add(ProcessedUpdateRow(key=key, processed_at=self._clock.now()))
             return True
+        connection = self.session.connection()
+        claim = _claim_statement(connection.dialect.name)
         values = {"key": key, "processed_at": self._clock.now()}
-        inserted = self.session.execute(
-            insert_ignoring_duplicates(self.session, ProcessedUpdateRow, values).returning(
-                ProcessedUpdateRow.key
-            )
-        ).first()
-        return inserted is not None
+        return connection.execute(claim, values).first() is not None
 
     def load_applicant(self, user_id: int) -> Applicant | None:
         """The applicant and their current application, if any."""
-        row = self.session.get(ApplicantRow, user_id)
-        if row is None:
+        loaded = applicant_rows.load(self.session.connection(), user_id)
+        if loaded is None:
             return None
-        self._rows[user_id] = row
-        application = None
-        if row.application_id is not None:
-            app_row = self.session.get(ApplicationRow, row.application_id)
-            application = _to_application(app_row) if app_row else None
-        return Applicant(
-            user_id=row.user_id,
-            chat_id=row.chat_id,
-            language=row.language,
-            state=row.state,
-            consent_at=row.consent_at,
-            application=application,
-            slot_index=row.slot_index,
-            album_group=row.album_group,
-            album_step=row.album_step,
-            pending_action=row.pending_action,
-            pending_text=row.pending_text,
-            staff_action=row.staff_action,
-            staff_draft=row.staff_draft,
-            version=row.version,
-        )
+        applicant, self._seen[user_id] = loaded
+        return applicant
 
     def save_applicant(self, applicant: Applicant) -> None:
-        """Store the applicant and their application, replacing what changed."""
-        row = self._rows.get(applicant.user_id) or self.session.get(
-            ApplicantRow, applicant.user_id
-        )
-        if row is None:
-            row = ApplicantRow(user_id=applicant.user_id)
-            self.session.add(row)
-        row.chat_id = applicant.chat_id
-        row.language = applicant.language
-        row.state = applicant.state
-        row.consent_at = applicant.consent_at
-        row.slot_index = applicant.slot_index
-        row.album_group = applicant.album_group
-        row.album_step = applicant.album_step
-        row.pending_action = applicant.pending_action
-        row.pending_text = applicant.pending_text
-        row.staff_action = applicant.staff_action
-        row.staff_draft = applicant.staff_draft
-        previous_id = row.application_id
-        app = applicant.application
-        with _conflicts_as_concurrent_updates():
-            row.application_id = self._save_application(applicant.user_id, app) if app else None
-            if previous_id is not None and previous_id != row.application_id:
-                self._delete_if_draft(previous_id)
-            self.session.flush()
-
-    def _save_application(self, user_id: int, app: Application) -> int:
-        row = self.session.get(ApplicationRow, app.id) if app.id is not None else None
-        if row is None:
-            row = ApplicationRow(
-                user_id=user_id, created_at=app.created_at or self._clock.now(), review={}, redo=[]
-            )
-            self.session.add(row)
-        row.category = app.category
-        row.status = app.status.value
-        row.number = app.number
-        row.skipped = sorted(app.skipped)
-        row.flags = [asdict(flag) for flag in app.flags]
-        row.submitted_at = app.submitted_at
-        if app.status in DECIDED_STATUSES and row.closed_at is None:
-            row.closed_at = self._clock.now()
-        review = review_to_data(app.review)
-        if row.review != review:
-            row.review = review
-        if row.redo != sorted(app.redo):
-            row.redo = sorted(app.redo)
-        current = {a.field: a for a in row.answers}
-        for field, value in app.answers.items():
-            if field in current:
-                current[field].value = value
-            else:
-                row.answers.append(AnswerRow(field=field, value=value))
-        row.answers = [a for a in row.answers if a.field in app.answers]
-        docs = {d.kind: d for d in row.documents}
-        for kind, doc in app.documents.items():
-            doc_row = docs.get(kind)
-            if doc_row is None:
-                doc_row = DocumentRow(kind=kind)
-                row.documents.append(doc_row)
-            doc_row.storage_key = doc.storage_key
-            doc_row.sha256 = doc.sha256
-            doc_row.mime_type = doc.mime_type
-            doc_row.size = doc.size
-            doc_row.file_unique_id = doc.file_unique_id
-            doc_row.received_at = doc.received_at
-        row.documents = [d for d in row.documents if d.kind in app.documents]
-        self.session.flush()
-        app.id = row.id
-        app.user_id = user_id
-        app.version = row.version
-        app.closed_at = row.closed_at
-        return row.id
-
-    def _delete_if_draft(self, application_id: int) -> None:
-        row = self.session.get(ApplicationRow, application_id)
-        if row is not None and row.status == Status.DRAFT.value:
-            self.session.delete(row)
+        """Store the applicant and their application, writing only what changed."""
+        connection = self.session.connection()
+        seen = self._seen.get(applicant.user_id)
+        if seen is None:
+            loaded = applicant_rows.load(connection, applicant.user_id)
+            seen = loaded[1] if loaded is not None else None
+        applicant_rows.save(connection, applicant, seen, self._clock.now())
+        self._seen.pop(applicant.user_id, None)  # read again before another save
 
     def delete_applicant(self, user_id: int) -> None:
         """Forget the applicant and any draft of theirs."""
-        row = self._rows.get(user_id) or self.session.get(ApplicantRow, user_id)
+        self._seen.pop(user_id, None)
+        row = self.session.get(ApplicantRow, user_id)
         if row is not None:
             self.session.delete(row)
             self.session.flush()
@@ -268,7 +177,8 @@ class SqlUnitOfWork:
     def erase_user(self, user_id: int) -> list[str]:
         """Delete the user's conversation, applications and questions; returns the storage
         keys of their documents, to be deleted once this unit of work is committed."""
-        applicant = self._rows.pop(user_id, None) or self.session.get(ApplicantRow, user_id)
+        self._seen.pop(user_id, None)
+        applicant = self.session.get(ApplicantRow, user_id)
         if applicant is not None:
             self.session.delete(applicant)
             self.session.flush()
@@ -363,6 +273,12 @@ class SqlUnitOfWork:
             self.session.commit()
 
 
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """INSERT INTO processed_updates … ON CONFLICT DO NOTHING RETURNING key, built once."""
+    return ignoring_duplicates(dialect, ProcessedUpdateRow).returning(ProcessedUpdateRow.key)
+
+
 @contextmanager
 def _conflicts_as_concurrent_updates() -> Iterator[None]:
     """Turn a lost optimistic-locking or uniqueness race into ConcurrentUpdateError."""
@@ -372,45 +288,16 @@ def _conflicts_as_concurrent_updates() -> Iterator[None]:
         raise ConcurrentUpdateError(exc.__class__.__name__) from exc
 
 
-def _to_flag(raw: dict[str, Any]) -> Flag:
-    return Flag(
-        code=str(raw["code"]),
-        applications=tuple(raw.get("applications") or ()),
-        field=raw.get("field"),
-        document=raw.get("document"),
-    )
-
-
 def _to_application(row: ApplicationRow) -> Application:
-    return Application(
-        id=row.id,
-        category=row.category,
-        status=Status(row.status),
-        answers={a.field: a.value for a in row.answers},
-        documents={
-            d.kind: StoredDocument(
-                kind=d.kind,
-                storage_key=d.storage_key,
-                sha256=d.sha256,
-                mime_type=d.mime_type,
-                size=d.size,
-                received_at=d.received_at,
-                file_unique_id=d.file_unique_id,
-            )
-            for d in row.documents
-        },
-        skipped=set(row.skipped or ()),
-        flags=[_to_flag(raw) for raw in row.flags or ()],
-        number=row.number,
-        created_at=row.created_at,
-        submitted_at=row.submitted_at,
-        user_id=row.user_id,
-        review=review_from_data(row.review),
-        redo=set(row.redo or ()),
-        version=row.version,
-        closed_at=row.closed_at,
-        purged_at=row.purged_at,
+    """The domain record of an application loaded through the ORM."""
+    columns = applicant_rows.APPLICATIONS.columns
+    documents = applicant_rows.DOCUMENTS.columns
+    seen = applicant_rows.ApplicationSeen(
+        columns={column.key: getattr(row, column.key) for column in columns},
+        answers={a.field: (a.id, a.value) for a in row.answers},
+        documents={d.kind: {c.key: getattr(d, c.key) for c in documents} for d in row.documents},
     )
+    return applicant_rows.to_application(seen)
 
 
 def _scrubbed(review: Review) -> Review:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime
 from typing import Any
@@ -92,7 +93,8 @@ def review_to_data(review: Review) -> dict[str, Any]:
 
 
 def review_from_data(data: dict[str, Any] | None) -> Review:
-    """The review state stored by review_to_data (missing keys take their defaults)."""
+    """The review state stored by review_to_data (missing keys take their defaults), sharing
+    nothing mutable with `data` (a save compares the two)."""
     data = data or {}
     decided = data.get("decided_at")
     return Review(
@@ -104,7 +106,7 @@ def review_from_data(data: dict[str, Any] | None) -> Review:
         changed=list(data.get("changed") or ()),
         digest=dict(data.get("digest") or {}),
         round=int(data.get("round") or 1),
-        draft=data.get("draft"),
+        draft=copy.deepcopy(data.get("draft")),
         decided_at=datetime.fromisoformat(decided) if decided else None,
         reminded_round=int(data.get("reminded_round") or 0),
         notes=[dict(note) for note in data.get("notes") or ()],
