@@ -125,6 +125,9 @@ class FlowMachine:
             ignore_invalid_triggers=False,
         )
         self._add_flow_transitions(steps)
+        self._triggers = {
+            state: frozenset(self.machine.get_triggers(state)) for state in self.machine.states
+        }
 
     def _add_flow_transitions(self, steps: list[Any]) -> None:
         add = self.machine.add_transition
@@ -150,16 +153,17 @@ class FlowMachine:
         add("reopen", SUBMITTED, SUMMARY)
 
     def fire(self, model: FlowModel, trigger: str) -> bool:
-        """Fire `trigger` on the model; False when it does not apply in the current state."""
-        self.machine.add_model(model, initial=model.applicant.state)
-        try:
-            if trigger not in self.machine.get_triggers(model.state):
-                return False
-            moved = bool(model.trigger(trigger))  # type: ignore[attr-defined]
-            model.applicant.state = model.state
-            return moved
-        finally:
-            self.machine.remove_model(model)
+        """Fire `trigger` on the model; False when it does not apply in the current state.
+
+        The event runs on the model directly: the model is never added to the shared machine
+        (adding binds every trigger to it, and several threads fire at once).
+        """
+        model.state = model.applicant.state
+        if trigger not in self._triggers.get(model.state, ()):
+            return False
+        moved = bool(self.machine.events[trigger].trigger(model))
+        model.applicant.state = model.state
+        return moved
 
     @property
     def states(self) -> frozenset[str]:
