@@ -49,7 +49,7 @@ from cardbot.core.replies import Reply
 from cardbot.metrics import CountingRateLimiter
 from cardbot.runtime import Runtime
 from cardbot.telegram.flood import FloodGate
-from cardbot.telegram.mapping import to_incoming, update_key, user_ref
+from cardbot.telegram.mapping import carries_file, to_incoming, update_key, user_ref
 from cardbot.telegram.processor import PerUserUpdateProcessor
 from cardbot.telegram.retry import retrying
 
@@ -105,13 +105,14 @@ class TelegramBridge:
         await self._slow_down_floods(update, context)
         query = update.callback_query
         answered = False
-        workdir = Path(tempfile.mkdtemp(dir=self.incoming_dir))
+        # Only an upload needs a folder of its own (text and buttons are most updates).
+        workdir = Path(tempfile.mkdtemp(dir=self.incoming_dir)) if carries_file(update) else None
         try:
             settings = self.runtime.settings
             incoming = await to_incoming(
                 update,
                 context.bot,
-                workdir,
+                workdir or self.incoming_dir,
                 self.runtime.service.spec.documents.max_bytes,
                 settings.support_chat_id,
                 settings.review_chat_id,
@@ -136,7 +137,8 @@ class TelegramBridge:
             for message in messages:
                 await self.deliver(context.bot, message)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
             if query is not None and not answered:
                 await self._answer(query, None)
 

@@ -70,6 +70,16 @@ def command_of(message: Message) -> Command | None:
     return Command(name=name, args=text[entity.length :].strip())
 
 
+def carries_file(update: Update) -> bool:
+    """True when the update brings a photo or a document to download."""
+    message = update.message
+    return (
+        message is not None
+        and message.text is None
+        and (bool(message.photo) or message.document is not None)
+    )
+
+
 async def to_event(update: Update, bot: Bot, workdir: Path, max_bytes: int) -> Event | None:
     """The core event for an update; None for updates the applicant flow ignores."""
     if update.callback_query is not None:
