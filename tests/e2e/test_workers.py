@@ -246,5 +246,8 @@ async def test_two_webhook_workers_end_every_application_as_one_worker_would(
     engine.dispose()
     assert len(numbers) == len(people)
     # A duplicate that reaches a worker after the update was handled gets the current question
-    # again, and its button press was answered already: the only refusals Telegram gives.
-    assert all(method == "answerCallbackQuery" for method, _status, _ in api.errors), api.errors
+    # again, and its button press was answered already; those extra questions can also run
+    # into the per-chat limit (429, retried: every application above is complete). Nothing
+    # else is refused.
+    refused = {(method, status) for method, status, _ in api.errors}
+    assert refused <= {("answerCallbackQuery", 400), ("sendMessage", 429)}, api.errors
