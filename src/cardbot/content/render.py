@@ -106,6 +106,8 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates are read once: no stat() of the file on every message.
+            auto_reload=False,
         )
         self.env.filters["mask"] = mask_id_number
         # FAQ answers are edited by staff through the bot: they render in a sandbox, so a

@@ -51,7 +51,7 @@ class _TagChecker(HTMLParser):
             self.open.pop()
 
     def handle_data(self, data: str) -> None:
-        self.text_length += len(data.encode("utf-16-le")) // 2
+        self.text_length += utf16_length(data)
 
     def handle_entityref(self, name: str) -> None:
         self.text_length += 1
@@ -82,6 +82,11 @@ def telegram_html_problem(text: str) -> str | None:
             f"Telegram allows {MAX_MESSAGE_LENGTH}"
         )
     return None
+
+
+def utf16_length(text: str) -> int:
+    """The length of the text in UTF-16 units, as Telegram counts it (tags included)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def visible_length(text: str) -> int:
@@ -149,8 +154,8 @@ def _cut_plain(text: str, limit: int) -> list[str]:
 def split_message(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
     """An HTML message as pieces Telegram accepts: cut between lines where no tag is open; a
     single block longer than `limit` is sent as plain text, cut where it must be."""
-    if visible_length(text) <= limit:
-        return [text]
+    if utf16_length(text) <= limit or visible_length(text) <= limit:
+        return [text]  # (tags and entities only shorten the text: most messages end here)
     pieces: list[str] = []
     current: list[str] = []
     length = 0
