@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -222,4 +222,34 @@ def test_consistency_look_ups_find_other_open_applications(
             "id_number", VALID_ID, exclude_number="DX-2026-000002"
         ) == ["DX-2026-000001"]
         assert uow.load_application("DX-2026-999999") is None
+    engine.dispose()
+
+
+def test_the_review_queue_and_reminders_read_only_the_open_applications_they_show(
+    database_url: str,
+) -> None:
+    upgrade(database_url)
+    engine, units = sql_units(database_url, FixedClock(NOW))
+    with units() as uow:
+        for user_id in range(1, 61):
+            applicant = Applicant(user_id=user_id, chat_id=user_id, language="zh", state="idle")
+            days_ago = 20 if user_id <= 2 else 1
+            applicant.application = Application(
+                category="individual",
+                status=Status.APPROVED if user_id == 3 else Status.SUBMITTED,
+                number=f"DX-2026-{user_id:06d}",
+                created_at=NOW,
+                submitted_at=NOW - timedelta(days=days_ago, minutes=user_id),
+            )
+            uow.save_applicant(applicant)
+        uow.commit()
+    with units() as uow:
+        queue = uow.open_applications(limit=40)
+        old = uow.open_applications(submitted_before=NOW - timedelta(days=7))
+    assert len(queue) == 40 and [app.number for app in queue[:2]] == [
+        "DX-2026-000002",
+        "DX-2026-000001",
+    ]
+    assert "DX-2026-000003" not in {app.number for app in queue}  # decided
+    assert [app.number for app in old] == ["DX-2026-000002", "DX-2026-000001"]
     engine.dispose()

@@ -272,13 +272,20 @@ class MemoryUnitOfWork:
                 return copy.deepcopy(applicant.application)
         return None
 
-    def open_applications(self) -> list[Application]:
+    def open_applications(
+        self, *, limit: int | None = None, submitted_before: datetime | None = None
+    ) -> list[Application]:
         found = [
             copy.deepcopy(a.application)
             for a in self.db.applicants.values()
-            if a.application is not None and a.application.status in OPEN_STATUSES
+            if a.application is not None
+            and a.application.status in OPEN_STATUSES
+            and (
+                submitted_before is None
+                or (a.application.submitted_at or submitted_before) < submitted_before
+            )
         ]
-        return sorted(found, key=lambda app: (app.submitted_at, app.id or 0))
+        return sorted(found, key=lambda app: (app.submitted_at, app.id or 0))[:limit]
 
     def applications_of(self, user_id: int) -> list[Application]:
         found = [copy.deepcopy(a) for a in self.db.applications.values() if a.user_id == user_id]

@@ -191,8 +191,11 @@ class UnitOfWork(ApplicationIndex, Protocol):
         """The application with this id, if any."""
         ...
 
-    def open_applications(self) -> list[Application]:
-        """Every submitted application without a final decision, oldest submission first."""
+    def open_applications(
+        self, *, limit: int | None = None, submitted_before: datetime | None = None
+    ) -> list[Application]:
+        """Submitted applications without a final decision, oldest submission first: at most
+        `limit`, and only those submitted before `submitted_before` when given."""
         ...
 
     def applications_of(self, user_id: int) -> list[Application]:

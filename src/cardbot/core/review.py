@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cardbot.core.clock import local_date, local_time
@@ -410,8 +410,12 @@ class ReviewDesk:
             return []
         replies: list[Reply] = []
         with self.service.unit_of_work() as uow:
-            today = local_date(self.service.clock.now())
-            for app in uow.open_applications():
+            now = self.service.clock.now()
+            today = local_date(now)
+            # N working days ago is more than N - 1 calendar days ago, in any time zone: only
+            # those are read (not every open application, however many there are).
+            old_enough = now - timedelta(days=REMIND_ON_DAY - 1)
+            for app in uow.open_applications(submitted_before=old_enough):
                 reminded = app.review.reminded_round >= app.review.round
                 if app.status not in WITH_REVIEWERS or reminded:
                     continue
@@ -507,7 +511,7 @@ class GroupAction:
     def queue(self) -> None:
         """Open applications, oldest first, with their age in working days."""
         rows = []
-        for app in self.uow.open_applications()[:MAX_QUEUE]:
+        for app in self.uow.open_applications(limit=MAX_QUEUE):
             due, estimate = self.desk.due(app)
             age = self.desk.age(app, self.today)
             rows.append(

@@ -105,6 +105,8 @@ class ApplicationRow(Base):
     purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    # The review queue and reminders read open applications, oldest first, by this index.
+    __table_args__ = (Index("ix_applications_status_submitted", "status", "submitted_at", "id"),)
 
     answers: Mapped[list[AnswerRow]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     documents: Mapped[list[DocumentRow]] = relationship(

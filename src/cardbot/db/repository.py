@@ -156,14 +156,20 @@ class SqlUnitOfWork:
         ).scalar_one_or_none()
         return _to_application(row) if row is not None else None
 
-    def open_applications(self) -> list[Application]:
-        """Every submitted application without a final decision, oldest submission first."""
-        rows = self.session.execute(
+    def open_applications(
+        self, *, limit: int | None = None, submitted_before: datetime | None = None
+    ) -> list[Application]:
+        """Submitted applications without a final decision, oldest submission first: at most
+        `limit`, and only those submitted before `submitted_before` when given."""
+        query = (
             select(ApplicationRow)
             .where(ApplicationRow.status.in_([s.value for s in OPEN_STATUSES]))
             .order_by(ApplicationRow.submitted_at, ApplicationRow.id)
-        ).scalars()
-        return [_to_application(row) for row in rows]
+            .limit(limit)
+        )
+        if submitted_before is not None:
+            query = query.where(ApplicationRow.submitted_at < submitted_before)
+        return [_to_application(row) for row in self.session.execute(query).scalars()]
 
     def applications_of(self, user_id: int) -> list[Application]:
         """Every application the user ever started and that is still kept, oldest first."""
