@@ -240,12 +240,13 @@ class MemoryUnitOfWork:
         *,
         exclude_user_id: int | None = None,
         exclude_number: str | None = None,
+        limit: int | None = None,
     ) -> list[str]:
-        return [
+        return sorted(
             str(app.number)
             for app in self._open_applications(exclude_user_id, exclude_number)
-            if app.answers.get(field) == value
-        ]
+            if app.answers.get(field) == value and app.number
+        )[:limit]
 
     def open_applications_with_document(
         self,
@@ -253,12 +254,13 @@ class MemoryUnitOfWork:
         *,
         exclude_user_id: int | None = None,
         exclude_number: str | None = None,
+        limit: int | None = None,
     ) -> list[str]:
-        return [
+        return sorted(
             str(app.number)
             for app in self._open_applications(exclude_user_id, exclude_number)
-            if any(doc.sha256 == sha256 for doc in app.documents.values())
-        ]
+            if any(doc.sha256 == sha256 for doc in app.documents.values()) and app.number
+        )[:limit]
 
     def load_application(self, number: str) -> Application | None:
         for applicant in self.db.applicants.values():

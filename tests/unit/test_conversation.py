@@ -530,6 +530,17 @@ def test_an_id_number_in_another_open_application_is_flagged_for_reviewers_only(
     assert "DX-2026-000001" not in replies[-1].text
 
 
+def test_a_flag_names_at_most_ten_other_applications(chat: Harness) -> None:
+    for user_id in range(3001, 3013):
+        as_user(chat, user_id)
+        chat.complete_individual((2 * user_id, 2 * user_id + 1))
+        chat.press("nav:submit")
+    app = chat.applicant.application
+    assert app is not None and app.number == "DX-2026-000012"
+    (flag,) = app.flags
+    assert flag.applications == tuple(f"DX-2026-{n:06d}" for n in range(1, 11))
+
+
 def test_a_document_in_another_open_application_is_flagged(chat: Harness) -> None:
     chat.complete_individual((1, 2))
     chat.press("nav:submit")

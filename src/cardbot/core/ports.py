@@ -33,8 +33,9 @@ class ApplicationIndex(Protocol):
         *,
         exclude_user_id: int | None = None,
         exclude_number: str | None = None,
+        limit: int | None = None,
     ) -> list[str]:
-        """Numbers of open applications whose `field` answer is `value`."""
+        """Numbers of open applications whose `field` answer is `value` (the first `limit`)."""
         ...
 
     def open_applications_with_document(
@@ -43,8 +44,10 @@ class ApplicationIndex(Protocol):
         *,
         exclude_user_id: int | None = None,
         exclude_number: str | None = None,
+        limit: int | None = None,
     ) -> list[str]:
-        """Numbers of open applications holding a document with this SHA-256."""
+        """Numbers of open applications holding a document with this SHA-256 (the first
+        `limit`)."""
         ...
 
 

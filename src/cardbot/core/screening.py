@@ -17,6 +17,8 @@ from cardbot.core.validation import PROBLEM_CODES as VALIDATION_PROBLEMS
 from cardbot.core.validation import VALIDATORS
 
 FLAG_CODES = ("id_number_in_use", "document_in_use")
+# A flag names this many other applications at most (the reviewer's card has to hold them).
+FLAGGED_NUMBERS = 10
 PROBLEM_CODES = (
     "missing_field",
     "missing_document",
@@ -126,13 +128,20 @@ def consistency_flags(
     id_number = package.fields.get("id_number")
     if id_number:
         numbers = index.open_applications_with_answer(
-            "id_number", id_number, exclude_user_id=exclude_user_id, exclude_number=package.number
+            "id_number",
+            id_number,
+            exclude_user_id=exclude_user_id,
+            exclude_number=package.number,
+            limit=FLAGGED_NUMBERS,
         )
         if numbers:
             flags.append(Flag("id_number_in_use", tuple(numbers), field="id_number"))
     for kind, sha256 in document_hashes.items():
         numbers = index.open_applications_with_document(
-            sha256, exclude_user_id=exclude_user_id, exclude_number=package.number
+            sha256,
+            exclude_user_id=exclude_user_id,
+            exclude_number=package.number,
+            limit=FLAGGED_NUMBERS,
         )
         if numbers:
             flags.append(Flag("document_in_use", tuple(numbers), document=kind))

@@ -233,14 +233,18 @@ class SqlUnitOfWork:
         query: Select[Any],
         exclude_user_id: int | None,
         exclude_number: str | None,
+        limit: int | None,
     ) -> list[str]:
-        query = query.where(ApplicationRow.status.in_([s.value for s in OPEN_STATUSES]))
+        query = query.where(
+            ApplicationRow.status.in_([s.value for s in OPEN_STATUSES]),
+            ApplicationRow.number.is_not(None),
+        )
         if exclude_user_id is not None:
             query = query.where(ApplicationRow.user_id != exclude_user_id)
         if exclude_number is not None:
             query = query.where(ApplicationRow.number != exclude_number)
-        numbers = self.session.execute(query.distinct()).scalars()
-        return sorted(str(n) for n in numbers if n)
+        query = query.distinct().order_by(ApplicationRow.number).limit(limit)
+        return [str(n) for n in self.session.execute(query).scalars()]
 
     def open_applications_with_answer(
         self,
@@ -249,14 +253,15 @@ class SqlUnitOfWork:
         *,
         exclude_user_id: int | None = None,
         exclude_number: str | None = None,
+        limit: int | None = None,
     ) -> list[str]:
-        """Numbers of open applications whose `field` answer is `value`."""
+        """Numbers of open applications whose `field` answer is `value` (the first `limit`)."""
         query = (
             select(ApplicationRow.number)
             .join(AnswerRow, AnswerRow.application_id == ApplicationRow.id)
             .where(AnswerRow.field == field, AnswerRow.value == value)
         )
-        return self._open_numbers(query, exclude_user_id, exclude_number)
+        return self._open_numbers(query, exclude_user_id, exclude_number, limit)
 
     def open_applications_with_document(
         self,
@@ -264,14 +269,16 @@ class SqlUnitOfWork:
         *,
         exclude_user_id: int | None = None,
         exclude_number: str | None = None,
+        limit: int | None = None,
     ) -> list[str]:
-        """Numbers of open applications holding a document with this SHA-256."""
+        """Numbers of open applications holding a document with this SHA-256 (the first
+        `limit`)."""
         query = (
             select(ApplicationRow.number)
             .join(DocumentRow, DocumentRow.application_id == ApplicationRow.id)
             .where(DocumentRow.sha256 == sha256)
         )
-        return self._open_numbers(query, exclude_user_id, exclude_number)
+        return self._open_numbers(query, exclude_user_id, exclude_number, limit)
 
     def commit(self) -> None:
         """Commit; a conflicting concurrent change becomes ConcurrentUpdateError."""
