@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -105,6 +106,7 @@ def _run(settings: Settings, *, webhook: bool = False) -> int:
     try:
         application = build_application(runtime)
         jobs = background_jobs(runtime, application)
+        _freeze_startup_objects()
         if webhook or settings.metrics_listen is not None:
             from cardbot.telegram import webhook as served
 
@@ -123,6 +125,14 @@ def _run(settings: Settings, *, webhook: bool = False) -> int:
     finally:
         runtime.close()
     return 0
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what start-up loaded (libraries, dialogs, FAQ, pinyin and holiday tables) out of
+    the garbage collector's full passes, which otherwise walk it all: about 80 ms, stalling
+    every update in flight, whenever one runs."""
+    gc.collect()
+    gc.freeze()
 
 
 def _chat(settings: Settings, lang: str | None) -> int:

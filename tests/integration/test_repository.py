@@ -221,9 +221,8 @@ def test_consistency_look_ups_find_other_open_applications(
         assert uow.open_applications_with_answer(
             "id_number", VALID_ID, exclude_number="DX-2026-000002"
         ) == ["DX-2026-000001"]
-        assert uow.open_applications_with_answer("id_number", VALID_ID, limit=1) == [
-            "DX-2026-000001"
-        ]
+        (one,) = uow.open_applications_with_answer("id_number", VALID_ID, limit=1)
+        assert one in {"DX-2026-000001", "DX-2026-000002"}
         assert uow.load_application("DX-2026-999999") is None
     engine.dispose()
 

@@ -243,8 +243,11 @@ class SqlUnitOfWork:
             query = query.where(ApplicationRow.user_id != exclude_user_id)
         if exclude_number is not None:
             query = query.where(ApplicationRow.number != exclude_number)
-        query = query.distinct().order_by(ApplicationRow.number).limit(limit)
-        return [str(n) for n in self.session.execute(query).scalars()]
+        # No DISTINCT or ORDER BY: either would read every match before the first ten, and
+        # an ID number can be in thousands of applications (the same document in two kinds
+        # of one application comes back twice, and then counts once).
+        numbers = self.session.execute(query.limit(limit)).scalars()
+        return sorted({str(n) for n in numbers})
 
     def open_applications_with_answer(
         self,
