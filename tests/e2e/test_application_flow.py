@@ -363,7 +363,7 @@ async def test_updates_kept_in_the_inbox_are_handled_after_a_restart(
         help_text, _question = await person.replies(2)
         assert "/status" in help_text.plain
         assert again.runtime is not None
-        for _ in range(50):  # it leaves the inbox right after being handled
+        for _ in range(50):  # it leaves the inbox with the next batch, or 0.2 s after
             if not again.runtime.inbox.pending(123456):
                 break
             await asyncio.sleep(0.05)

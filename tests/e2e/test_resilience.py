@@ -228,8 +228,9 @@ async def kill_while_downloading(api: BotApiStandIn, process: asyncio.subprocess
     """SIGKILL the bot as soon as it is downloading a held upload (before the core sees it)."""
     held = len(api.held_downloads)
     await api.wait_until(lambda: len(api.held_downloads) > held, 15, "the held download")
-    # The update handled just before has left the inbox by now (a few milliseconds after its
-    # handling); were it still there, its redelivery would only repeat the current question.
+    # The update handled just before has left the inbox by now (with the next batch, or 0.2 s
+    # after its handling); were it still there, its redelivery would only repeat the current
+    # question.
     await asyncio.sleep(0.3)
     process.send_signal(signal.SIGKILL)
     await process.wait()

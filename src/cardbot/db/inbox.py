@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,12 +25,15 @@ class SqlInbox:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def store(self, bot_id: int, updates: dict[int, str]) -> None:
-        """Keep these updates (update id → JSON); one already kept is left as it is."""
-        if not updates:
+    def store(self, bot_id: int, updates: dict[int, str], forget: Collection[int] = ()) -> None:
+        """Keep these updates (update id → JSON), one already kept left as it is, and forget
+        the handled ones `forget`, in one transaction."""
+        if not updates and not forget:
             return
         with self._sessions() as session:
             connection = session.connection()
+            if forget:
+                connection.execute(REMOVE, [{"bot": bot_id, "update": u} for u in forget])
             rows = [
                 {
                     "bot_id": bot_id,
@@ -40,7 +44,8 @@ class SqlInbox:
                 }
                 for update_id, data in updates.items()
             ]
-            connection.execute(ignoring_duplicates(connection.dialect.name, InboxRow), rows)
+            if rows:
+                connection.execute(ignoring_duplicates(connection.dialect.name, InboxRow), rows)
             session.commit()
 
     def pending(self, bot_id: int) -> list[str]:

@@ -4,7 +4,8 @@ python-telegram-bot's own Updater confirms updates as soon as they are fetched, 
 while they wait in its queue loses them. Here each fetched batch is first written to the
 database inbox, and only then confirmed to Telegram (by the next getUpdates call); each update
 is handed to the application's update processor (one applicant's updates strictly in order,
-different applicants concurrently) and leaves the inbox once handled. After a crash the inbox
+different applicants concurrently) and leaves the inbox once handled (and its replies sent),
+with the next batch stored or a moment later. After a crash the inbox
 is handled first; an update handled but not yet removed is applied once anyway, because the
 update ids recorded with each change make a repeat harmless.
 """
@@ -18,7 +19,7 @@ import json
 import logging
 import signal
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any, Protocol
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 POLL_TIMEOUT = 30
 SHUTDOWN_GRACE = 30.0
+FORGET_AFTER = 0.2
 MAX_REMEMBERED = 10_000
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -43,8 +45,8 @@ BotApplication = Application[Any, Any, Any, Any, Any, Any]
 class Inbox(Protocol):
     """Where fetched updates wait, durably, until handled."""
 
-    def store(self, bot_id: int, updates: dict[int, str]) -> None:
-        """Keep these updates (update id → JSON)."""
+    def store(self, bot_id: int, updates: dict[int, str], forget: Collection[int] = ()) -> None:
+        """Keep these updates (update id → JSON) and forget the handled ones `forget`."""
         ...
 
     def pending(self, bot_id: int) -> list[str]:
@@ -142,7 +144,11 @@ class UpdateDispatcher:
 
     async def _apply(self, update: Update) -> None:
         await self.application.process_update(update)
-        await self._in_thread(self.inbox.remove, self.bot_id, update.update_id)
+        await self._handled(update.update_id)
+
+    async def _handled(self, update_id: int) -> None:
+        """Take a handled update (its replies sent) out of the inbox."""
+        await self._in_thread(self.inbox.remove, self.bot_id, update_id)
 
     def _done(self, update_id: int, task: asyncio.Task[None]) -> None:
         self.in_flight.pop(update_id, None)
@@ -178,6 +184,36 @@ class ConfirmingPoller(UpdateDispatcher):
         super().__init__(application, inbox, metrics)
         self.stop = stop
         self.next_offset: int | None = None
+        self.handled: set[int] = set()
+        self._forgetting: asyncio.TimerHandle | None = None
+        self._forget_task: asyncio.Task[None] | None = None
+
+    async def _handled(self, update_id: int) -> None:
+        """Take the handled update out of the inbox with the next stored batch, or within
+        FORGET_AFTER: one transaction fewer per update. Only one process polls, so nobody
+        else reads the inbox meanwhile; after a crash in between, the update is handled
+        again, which changes nothing and asks the user's current question once more."""
+        self.handled.add(update_id)
+        if self._forgetting is None:
+            loop = asyncio.get_running_loop()
+            self._forgetting = loop.call_later(FORGET_AFTER, self._forget_now)
+
+    def _forget_now(self) -> None:
+        self._forgetting = None
+        if self.handled and (self._forget_task is None or self._forget_task.done()):
+            self._forget_task = asyncio.create_task(self._forget_quietly())
+
+    async def _forget_quietly(self) -> None:
+        try:
+            await self.keep({})
+        except Exception as exc:  # they stay kept: handling them again changes nothing
+            log.warning("handled updates not forgotten: %s", exc.__class__.__name__)
+
+    async def keep(self, updates: dict[int, str]) -> None:
+        """Store the updates, forgetting those handled since the last batch."""
+        forget, self.handled = self.handled, set()
+        if updates or forget:
+            await self._in_thread(self.inbox.store, self.bot_id, updates, forget)
 
     async def accept(self, updates: list[Update]) -> None:
         """Keep the batch in the inbox (after which it may be confirmed), then handle it."""
@@ -255,6 +291,11 @@ class ConfirmingPoller(UpdateDispatcher):
     async def _drain(self) -> None:
         """Finish what is in flight, then confirm the last batch to Telegram."""
         await self.finish()
+        if self._forgetting is not None:
+            self._forgetting.cancel()
+        if self._forget_task is not None:
+            await self._forget_task
+        await self._forget_quietly()
         if self.next_offset is not None:
             with contextlib.suppress(TelegramError):
                 await self.application.bot.get_updates(offset=self.next_offset, timeout=0, limit=1)
