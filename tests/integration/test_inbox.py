@@ -7,7 +7,7 @@ import json
 
 from cardbot.db.inbox import SqlInbox
 from cardbot.db.migrate import upgrade
-from cardbot.db.session import make_engine, make_session_factory
+from cardbot.db.session import make_engine
 
 BOT = 123456
 
@@ -27,7 +27,7 @@ def test_handled_updates_leave_with_the_next_batch_and_nothing_else_does(
 ) -> None:
     upgrade(database_url)
     engine = make_engine(database_url)
-    inbox = SqlInbox(make_session_factory(engine))
+    inbox = SqlInbox(engine)
     inbox.store(BOT, {3: update(3, 7), 1: update(1, 7), 2: update(2, 8)})
     inbox.store(BOT, {2: update(2, 8)})  # delivered again: kept once
     assert kept_ids(inbox) == [1, 2, 3]
