@@ -19,6 +19,7 @@ import json
 import logging
 import signal
 import time
+import warnings
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
 from cardbot.metrics import Metrics
 from cardbot.telegram.processor import ordering_key
@@ -215,14 +217,15 @@ class ConfirmingPoller(UpdateDispatcher):
         if updates or forget:
             await self._in_thread(self.inbox.store, self.bot_id, updates, forget)
 
-    async def accept(self, updates: list[Update]) -> None:
-        """Keep the batch in the inbox (after which it may be confirmed), then handle it."""
-        if not updates:
+    async def accept(self, batch: list[tuple[Update, str]]) -> None:
+        """Keep the batch (each update with its JSON as Telegram sent it) in the inbox, after
+        which it may be confirmed, then handle it."""
+        if not batch:
             return
-        await self.keep({u.update_id: u.to_json() for u in updates})
-        last = updates[-1].update_id + 1
+        await self.keep({update.update_id: data for update, data in batch})
+        last = batch[-1][0].update_id + 1
         self.next_offset = last if self.next_offset is None else max(self.next_offset, last)
-        for update in updates:
+        for update, _data in batch:
             self.dispatch(update)
 
     async def run(self) -> None:
@@ -261,16 +264,10 @@ class ConfirmingPoller(UpdateDispatcher):
         if self.metrics is not None:
             self.metrics.api_error("getUpdates", error)
 
-    async def _fetch(self, timeout: int) -> list[Update] | None:
-        """One getUpdates call (which confirms everything kept so far); None on `stop`."""
-        fetch = asyncio.ensure_future(
-            self.application.bot.get_updates(
-                offset=self.next_offset,
-                timeout=timeout,
-                allowed_updates=list(ALLOWED_UPDATES),
-                read_timeout=timeout + 10,
-            )
-        )
+    async def _fetch(self, timeout: int) -> list[tuple[Update, str]] | None:
+        """One getUpdates call (which confirms everything kept so far): each update with its
+        JSON as received, so the inbox need not serialise it again; None on `stop`."""
+        fetch = asyncio.ensure_future(self._get_updates(timeout))
         stopped = asyncio.ensure_future(self.stop.wait())
         try:
             await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -281,7 +278,21 @@ class ConfirmingPoller(UpdateDispatcher):
             with contextlib.suppress(asyncio.CancelledError, TelegramError):
                 await fetch
             return None
-        return list(fetch.result())
+        return fetch.result()
+
+    async def _get_updates(self, timeout: int) -> list[tuple[Update, str]]:
+        bot = self.application.bot
+        arguments = {"timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)}
+        if self.next_offset is not None:
+            arguments["offset"] = self.next_offset
+        with warnings.catch_warnings():
+            # "use Bot.get_updates": that one would parse the JSON and keep no copy of it
+            warnings.simplefilter("ignore", PTBUserWarning)
+            raw = await bot.do_api_request(
+                "getUpdates", api_kwargs=arguments, read_timeout=timeout + 10
+            )
+        received = raw if isinstance(raw, list) else []
+        return [(Update.de_json(data, bot), json.dumps(data)) for data in received]
 
     async def _wait(self, seconds: float) -> None:
         """Sleep up to `seconds`, waking early on `stop`."""
