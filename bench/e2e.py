@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import sys
 import tempfile
 import time
@@ -214,6 +215,7 @@ async def measure_bot(
             await drive(api, make_users(2, first_id + 50_000), TEXT_STEPS, Measured())
             await api.wait_idle(quiet=0.5, timeout=60)
             people = make_users(users, first_id)
+            size_before = database_bytes(database_url) if kind == "cardbot" else 0.0
             text_run = Measured()
             cpu_before = cpu_seconds(process.pid)
             await drive(api, people, TEXT_STEPS, text_run)
@@ -229,15 +231,22 @@ async def measure_bot(
                 upload_run.cpu_seconds = cpu_seconds(process.pid) - cpu_before
                 upload_run.peak_rss_mb = peak_rss_mb(process.pid)
             if kind == "cardbot":
-                text_run.db_bytes_per_application = database_bytes(database_url, workdir) / users
+                grown = database_bytes(database_url) - size_before
+                text_run.db_bytes_per_application = grown / users
     return text_run, upload_run
 
 
-def database_bytes(database_url: str, workdir: Path) -> float:
-    """The database's size on disk."""
+def database_bytes(database_url: str) -> float:
+    """The bytes the database's tables and indexes take (SQLite: pages in use, after moving
+    the write-ahead log into the file; PostgreSQL: pg_database_size)."""
     if database_url.startswith("sqlite"):
-        path = Path(database_url.removeprefix("sqlite:///"))
-        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            pages, free, size = (
+                db.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("page_count", "freelist_count", "page_size")
+            )
+        return float((pages - free) * size)
     engine = create_engine(database_url)
     with engine.connect() as conn:
         size = conn.execute(text("select pg_database_size(current_database())")).scalar()
@@ -323,43 +332,59 @@ def fresh_database(kind: str) -> Any:
         admin.dispose()
 
 
-async def run_all(quick: bool) -> dict[str, Any]:
+@dataclass
+class Paired:
+    """One cardbot configuration and the bare bot measured just before each of its runs."""
+
+    cardbot: Measured = field(default_factory=Measured)
+    bare: Measured = field(default_factory=Measured)
+    ratios: list[float] = field(default_factory=list)
+    uploads: Measured | None = None
+    stored_bytes_per_application: float | None = None
+
+    @property
+    def ratio(self) -> float:
+        """cardbot's CPU per update over the bare bot's, all runs pooled."""
+        return self.cardbot.cpu_ms_per_update / self.bare.cpu_ms_per_update
+
+
+async def paired_runs(
+    paired: Paired, database: str, users: int, rounds: int, stored: int = 0
+) -> None:
+    """`rounds` times: the bare bot, then cardbot on a fresh `database` (with `stored`
+    applications already in it); uploads are measured in the first round."""
+    for turn in range(rounds):
+        with fresh_database("sqlite") as url:
+            bare, _ = await measure_bot("bare", url, users)
+        with fresh_database(database) as url:
+            if stored:
+                store_applications(url, stored)
+                paired.stored_bytes_per_application = database_bytes(url) / stored
+            ours, uploads = await measure_bot(
+                "cardbot", url, users, uploads=turn == 0 and not stored
+            )
+        paired.bare.add(bare)
+        paired.cardbot.add(ours)
+        paired.uploads = paired.uploads or uploads
+        paired.ratios.append(ours.cpu_ms_per_update / bare.cpu_ms_per_update)
+
+
+async def run_all(quick: bool) -> dict[str, Paired]:
     """Every measurement; `quick` keeps to SQLite, fewer applicants and a smaller store.
 
-    The bare bot and cardbot take turns, `rounds` times each, and each one's runs are pooled:
-    on a small machine one run of either can be off by a fifth.
+    Each cardbot run follows a run of the bare bot, and the ratio is taken against those: on
+    a small shared machine the same run can differ by a fifth from one minute to the next.
     """
     users = int(os.environ.get("BENCH_USERS", 20 if quick else 40))
     rounds = int(os.environ.get("BENCH_ROUNDS", 2 if quick else 3))
     stored = 10_000 if quick else 100_000
-    results: dict[str, Any] = {"bare": Measured(), "cardbot sqlite": Measured()}
-    ratios = []
-    for turn in range(rounds):
-        with fresh_database("sqlite") as url:
-            bare, _ = await measure_bot("bare", url, users)
-        with fresh_database("sqlite") as url:
-            ours, uploads = await measure_bot("cardbot", url, users, uploads=turn == 0)
-        results["bare"].add(bare)
-        results["cardbot sqlite"].add(ours)
-        if uploads is not None:
-            results["uploads sqlite"] = uploads
-        ratios.append(ours.cpu_ms_per_update / bare.cpu_ms_per_update)
-    results["ratio per round"] = ratios
-    with fresh_database("sqlite") as url:
-        store_applications(url, stored)
-        results[f"cardbot sqlite, {stored:,} stored"], _ = await measure_bot("cardbot", url, users)
-        results[f"cardbot sqlite, {stored:,} stored"].db_bytes_per_application = None
-    if not quick:
-        with fresh_database("postgresql") as url:
-            results["cardbot postgresql"], results["uploads postgresql"] = await measure_bot(
-                "cardbot", url, users, uploads=True
-            )
-        with fresh_database("postgresql") as url:
-            store_applications(url, stored)
-            results[f"cardbot postgresql, {stored:,} stored"], _ = await measure_bot(
-                "cardbot", url, users
-            )
-            results[f"cardbot postgresql, {stored:,} stored"].db_bytes_per_application = None
+    results: dict[str, Paired] = {}
+    for database in ("sqlite",) if quick else ("sqlite", "postgresql"):
+        results[database] = Paired()
+        await paired_runs(results[database], database, users, rounds)
+        name = f"{database}, {stored:,} stored"
+        results[name] = Paired()
+        await paired_runs(results[name], database, users, 1 if quick else 2, stored)
     return results
 
 
@@ -368,24 +393,38 @@ def run(quick: bool = False) -> dict[str, Any]:
     return asyncio.run(run_all(quick))
 
 
-def table(results: dict[str, Any]) -> list[str]:
-    """The results as printable lines, with cardbot's CPU per update relative to the bare bot."""
-    bare = results["bare"].cpu_ms_per_update
-    ratios = ", ".join(f"{ratio:.2f}" for ratio in results.get("ratio per round", []))
+def table(results: dict[str, Paired]) -> list[str]:
+    """The results as printable lines, with cardbot's CPU per update relative to the bare bot
+    measured beside it."""
     lines = [
-        f"CPU per update, cardbot / bare, in each round: {ratios}",
         f"{'run':<34} {'updates':>7} {'CPU ms/upd':>10} {'× bare':>7} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'peak MB':>8} {'DB KB/app':>9}",
+        f"{'p99 ms':>7} {'peak MB':>8} {'DB KB/app':>9}"
     ]
-    for name, m in results.items():
-        if not isinstance(m, Measured):
-            continue
+
+    def line(name: str, m: Measured, ratio: float) -> str:
         per_app = f"{m.db_bytes_per_application / 1024:.1f}" if m.db_bytes_per_application else "-"
-        lines.append(
-            f"{name:<34} {m.updates:>7} {m.cpu_ms_per_update:>10.2f} "
-            f"{m.cpu_ms_per_update / bare:>7.2f} {m.percentile(0.5):>7.1f} "
-            f"{m.percentile(0.99):>7.1f} {m.peak_rss_mb:>8.1f} {per_app:>9}"
+        return (
+            f"{name:<34} {m.updates:>7} {m.cpu_ms_per_update:>10.2f} {ratio:>7.2f} "
+            f"{m.percentile(0.5):>7.1f} {m.percentile(0.99):>7.1f} {m.peak_rss_mb:>8.1f} "
+            f"{per_app:>9}"
         )
+
+    for name, paired in results.items():
+        lines.append(line(f"bare (beside {name})", paired.bare, 1.0))
+        lines.append(line(f"cardbot {name}", paired.cardbot, paired.ratio))
+        if paired.stored_bytes_per_application is not None:
+            size = paired.stored_bytes_per_application / 1024
+            lines.append(f"  ({name}: the database holds {size:.1f} KB per stored application)")
+        if paired.uploads is not None:
+            ratio = paired.uploads.cpu_ms_per_update / paired.bare.cpu_ms_per_update
+            lines.append(line(f"cardbot {name}, uploads", paired.uploads, ratio))
+    lines.append(
+        "ratio in each round: "
+        + "; ".join(
+            f"{name} " + ", ".join(f"{r:.2f}" for r in paired.ratios)
+            for name, paired in results.items()
+        )
+    )
     return lines
 
 
