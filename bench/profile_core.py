@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import os
 import pstats
 import sys
 import tempfile
@@ -35,15 +36,17 @@ STEPS = [
 
 
 def main(applicants: int = 200) -> None:
-    """Run `applicants` text-and-button applications through the core and print the profile."""
+    """Run `applicants` text-and-button applications through the core and print the profile
+    (on SQLite, or on the database of BENCH_DATABASE_URL, e.g. an empty PostgreSQL one)."""
     with tempfile.TemporaryDirectory() as folder:
-        settings = load_settings(
-            {
-                "CARDBOT_DATA_DIR": folder,
-                "CARDBOT_DIALOGS_DIR": str(ROOT / "dialogs"),
-                "CARDBOT_FAQ_DIR": str(ROOT / "faq"),
-            }
-        )
+        environment = {
+            "CARDBOT_DATA_DIR": folder,
+            "CARDBOT_DIALOGS_DIR": str(ROOT / "dialogs"),
+            "CARDBOT_FAQ_DIR": str(ROOT / "faq"),
+        }
+        if "BENCH_DATABASE_URL" in os.environ:
+            environment["CARDBOT_DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
+        settings = load_settings(environment)
         runtime = build_runtime(settings)
         counter = iter(range(10**9))
 

@@ -13,7 +13,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from cardbot.core.model import DECIDED_STATUSES, Applicant, Application, Flag, Status
@@ -55,12 +66,33 @@ APPLICATION_FIELDS = (
 )
 DOCUMENT_FIELDS = ("storage_key", "sha256", "mime_type", "size", "file_unique_id", "received_at")
 
-SELECT_APPLICANT = select(APPLICANTS).where(APPLICANTS.c.user_id == bindparam("key"))
-SELECT_APPLICATION = select(APPLICATIONS).where(APPLICATIONS.c.id == bindparam("key"))
-SELECT_ANSWERS = select(ANSWERS.c.id, ANSWERS.c.field, ANSWERS.c.value).where(
-    ANSWERS.c.application_id == bindparam("key")
+# The applicant with their current application's row in one query (its columns as app_*)...
+SELECT_APPLICANT = (
+    select(APPLICANTS, *(column.label(f"app_{column.name}") for column in APPLICATIONS.c))
+    .select_from(
+        APPLICANTS.outerjoin(APPLICATIONS, APPLICATIONS.c.id == APPLICANTS.c.application_id)
+    )
+    .where(APPLICANTS.c.user_id == bindparam("key"))
 )
-SELECT_DOCUMENTS = select(DOCUMENTS).where(DOCUMENTS.c.application_id == bindparam("key"))
+SELECT_APPLICATION = select(APPLICATIONS).where(APPLICATIONS.c.id == bindparam("key"))
+# ...and its answers and documents in another: on PostgreSQL every query is a round trip.
+# Documents come first, so the columns take their types (and answers fill theirs with NULL).
+SELECT_CHILDREN = union_all(
+    select(
+        literal_column("'document'").label("child"),
+        DOCUMENTS.c.id,
+        DOCUMENTS.c.kind.label("name"),
+        DOCUMENTS.c.storage_key.label("value"),
+        *(DOCUMENTS.c[name] for name in DOCUMENT_FIELDS[1:]),
+    ).where(DOCUMENTS.c.application_id == bindparam("key")),
+    select(
+        literal_column("'answer'"),
+        ANSWERS.c.id,
+        ANSWERS.c.field,
+        ANSWERS.c.value,
+        *(null() for _name in DOCUMENT_FIELDS[1:]),
+    ).where(ANSWERS.c.application_id == bindparam("key")),
+).order_by("child", "id")
 INSERT_APPLICANT = insert(APPLICANTS)
 UPDATE_APPLICANT = (
     update(APPLICANTS)
@@ -113,12 +145,12 @@ def load(connection: Connection, user_id: int) -> tuple[Applicant, ApplicantSeen
     row = connection.execute(SELECT_APPLICANT, {"key": user_id}).mappings().first()
     if row is None:
         return None
-    seen = ApplicantSeen(dict(row))
+    seen = ApplicantSeen({column.name: row[column.name] for column in APPLICANTS.c})
     application = None
-    if row["application_id"] is not None:
-        seen.application = load_application(connection, row["application_id"])
-        if seen.application is not None:
-            application = to_application(seen.application)
+    if row["app_id"] is not None:
+        columns = {column.name: row[f"app_{column.name}"] for column in APPLICATIONS.c}
+        seen.application = with_children(connection, columns)
+        application = to_application(seen.application)
     applicant = Applicant(
         user_id=row["user_id"],
         application=application,
@@ -131,15 +163,20 @@ def load(connection: Connection, user_id: int) -> tuple[Applicant, ApplicantSeen
 def load_application(connection: Connection, application_id: int) -> ApplicationSeen | None:
     """An application's row, answers and documents, as read."""
     row = connection.execute(SELECT_APPLICATION, {"key": application_id}).mappings().first()
-    if row is None:
-        return None
-    answers = connection.execute(SELECT_ANSWERS, {"key": application_id})
-    documents = connection.execute(SELECT_DOCUMENTS, {"key": application_id}).mappings()
-    return ApplicationSeen(
-        columns=dict(row),
-        answers={a.field: (a.id, a.value) for a in answers},
-        documents={d["kind"]: dict(d) for d in documents},
-    )
+    return with_children(connection, dict(row)) if row is not None else None
+
+
+def with_children(connection: Connection, columns: dict[str, Any]) -> ApplicationSeen:
+    """An application's row with its answers and documents, as read."""
+    seen = ApplicationSeen(columns)
+    for child in connection.execute(SELECT_CHILDREN, {"key": columns["id"]}).mappings():
+        if child["child"] == "answer":
+            seen.answers[child["name"]] = (child["id"], child["value"])
+        else:
+            document = {name: child[name] for name in DOCUMENT_FIELDS[1:]}
+            document |= {"id": child["id"], "kind": child["name"], "storage_key": child["value"]}
+            seen.documents[child["name"]] = document
+    return seen
 
 
 def to_application(seen: ApplicationSeen) -> Application:
