@@ -6,13 +6,17 @@ import asyncio
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert, select
 
 from cardbot.core.conversation import ConversationService
 from cardbot.core.events import Incoming
 from cardbot.core.replies import Reply
+from cardbot.db.models import ProcessedUpdateRow
+from cardbot.db.session import make_engine
 from tests.e2e.conftest import RunningBot
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
@@ -370,3 +374,30 @@ async def test_updates_kept_in_the_inbox_are_handled_after_a_restart(
         assert again.runtime.inbox.pending(123456) == []
     finally:
         await again.stop()
+
+
+async def test_the_hourly_purge_forgets_deliveries_older_than_a_week(
+    api: BotApiStandIn, bot: RunningBot, tmp_path: Path
+) -> None:
+    person = Person(api, FakeUser(513, "J", language_code="zh-hans"))
+    await person.say("/start", replies=2)  # remembered: handled just now
+    await bot.stop()
+    engine = make_engine(bot.settings.database_url)
+    week_ago = datetime.now(UTC) - timedelta(days=8)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(ProcessedUpdateRow), [{"key": "tg:1:1", "processed_at": week_ago}]
+        )
+    again = RunningBot(api, tmp_path, bot.settings.database_url)
+    await again.start()  # the purge job's first round runs at start
+    try:
+        for _ in range(100):
+            with engine.connect() as connection:
+                keys = set(connection.execute(select(ProcessedUpdateRow.key)).scalars())
+            if "tg:1:1" not in keys:
+                break
+            await asyncio.sleep(0.05)
+        assert "tg:1:1" not in keys and len(keys) == 1
+    finally:
+        await again.stop()
+        engine.dispose()

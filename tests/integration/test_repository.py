@@ -108,6 +108,24 @@ def test_a_delivery_is_claimed_once(database_url: str) -> None:
     engine.dispose()
 
 
+def test_deliveries_handled_before_a_moment_are_forgotten(database_url: str) -> None:
+    upgrade(database_url)
+    clock = FixedClock(NOW)
+    engine, units = sql_units(database_url, clock)
+    for key, days in (("tg:1:1", 0), ("tg:1:2", 8)):
+        clock.current = NOW + timedelta(days=days)
+        with units() as uow:
+            assert uow.claim_update(key)
+            uow.commit()
+    with units() as uow:
+        assert uow.forget_deliveries(NOW + timedelta(days=1)) == 1
+        uow.commit()
+    with units() as uow:
+        assert uow.claim_update("tg:1:1") is True  # forgotten: would be applied again
+        assert uow.claim_update("tg:1:2") is False  # still remembered
+    engine.dispose()
+
+
 def test_uncommitted_changes_are_rolled_back(database_url: str) -> None:
     upgrade(database_url)
     engine, units = sql_units(database_url, FixedClock(NOW))

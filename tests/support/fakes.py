@@ -33,7 +33,7 @@ class MemoryDatabase:
     """What a database would hold: applicants, handled deliveries, number counters."""
 
     applicants: dict[int, Applicant] = field(default_factory=dict)
-    processed: set[str] = field(default_factory=set)
+    processed: dict[str, datetime] = field(default_factory=dict)
     counters: dict[int, int] = field(default_factory=dict)
     commits: int = 0
     next_application_id: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -183,7 +183,7 @@ class MemoryUnitOfWork:
         self.audit = MemoryAuditLog(db)
         self.outbox = MemoryOutbox()
         self._applicants: dict[int, Applicant | None] = {}
-        self._processed: set[str] = set()
+        self._processed: dict[str, datetime] = {}
         self._counters: dict[int, int] = {}
         self._later: list[Callable[[], None]] = []
         self.clock = clock or FixedClock(datetime(2026, 11, 30, tzinfo=UTC))
@@ -202,8 +202,18 @@ class MemoryUnitOfWork:
     def claim_update(self, key: str) -> bool:
         if key in self.db.processed or key in self._processed:
             return False
-        self._processed.add(key)
+        self._processed[key] = self.clock.now()
         return True
+
+    def forget_deliveries(self, before: datetime) -> int:
+        old = [key for key, moment in self.db.processed.items() if moment < before]
+
+        def forget() -> None:
+            for key in old:
+                self.db.processed.pop(key, None)
+
+        self._later.append(forget)
+        return len(old)
 
     def load_applicant(self, user_id: int) -> Applicant | None:
         found = self.db.applicants.get(user_id)
@@ -364,7 +374,7 @@ class MemoryUnitOfWork:
         for change in self._later:
             change()
         self._later = []
-        self.db.processed |= self._processed
+        self.db.processed.update(self._processed)
         self.db.counters.update(self._counters)
         self.db.audit += self.audit.pending
         self.db.outbox += self.outbox.pending

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cardbot.core.events import Text, Unsupported
+from cardbot.core.events import Command, Text, Unsupported
 from tests.support import files
 from tests.support.harness import DIALOGS, VALID_ID, VALID_PHONE, VALID_USCC, Harness
 
@@ -676,3 +676,15 @@ def test_numbers_and_ages_follow_the_date_in_china(tmp_path: Path) -> None:
     chat.press("nav:submit")
     app = chat.applicant.application
     assert app is not None and app.number == "DX-2027-000001"
+
+
+def test_deliveries_are_remembered_for_a_week_then_forgotten(chat: Harness) -> None:
+    chat.send(Command("start"), key="tg:1:500")
+    chat.press("consent:yes")
+    chat.send(Command("start"), key="tg:1:500")  # a repeat: remembered, not applied again
+    assert set(chat.db.processed) >= {"tg:1:500"} and len(chat.db.processed) == 2
+    chat.clock.current += timedelta(days=6)
+    assert chat.service.forget_old_deliveries() == 0
+    chat.clock.current += timedelta(days=2)
+    assert chat.service.forget_old_deliveries() == 2
+    assert chat.db.processed == {}

@@ -65,6 +65,8 @@ COMMANDS = (
 )
 MAX_TEXT_LENGTH = 1000
 MAX_ATTEMPTS = 3
+# Telegram gives up on an unconfirmed update after a day; a repeat after a week cannot come.
+DELIVERY_MEMORY = timedelta(days=7)
 MAX_QUESTION = 300
 MAX_TICKET_TEXT = 1000
 MAX_SUPPORT_QUESTIONS = 5
@@ -126,6 +128,15 @@ class ConversationService:
             except ConcurrentUpdateError:
                 continue
         return self._handle_once(incoming)
+
+    def forget_old_deliveries(self, now: datetime | None = None) -> int:
+        """Forget deliveries handled more than DELIVERY_MEMORY ago: no repeat of them can
+        come any more, and the record would otherwise grow with every update, forever."""
+        now = now or self.clock.now()
+        with self.unit_of_work() as uow:
+            forgotten = uow.forget_deliveries(now - DELIVERY_MEMORY)
+            uow.commit()
+        return forgotten
 
     def language_of(self, user: UserRef) -> str:
         """The language the applicant chose, or the one their Telegram settings suggest."""

@@ -170,6 +170,10 @@ class UnitOfWork(ApplicationIndex, Protocol):
         """Record that the delivery `key` is handled; False if it was handled before."""
         ...
 
+    def forget_deliveries(self, before: datetime) -> int:
+        """Forget the deliveries handled before `before`; returns how many."""
+        ...
+
     def load_applicant(self, user_id: int) -> Applicant | None:
         """The applicant's conversation and current application, if any."""
         ...

@@ -99,6 +99,11 @@ class SqlUnitOfWork:
         values = {"key": key, "processed_at": self._clock.now()}
         return connection.execute(claim, values).first() is not None
 
+    def forget_deliveries(self, before: datetime) -> int:
+        """Forget the deliveries handled before `before`; returns how many."""
+        statement = delete(ProcessedUpdateRow).where(ProcessedUpdateRow.processed_at < before)
+        return int(self.session.connection().execute(statement).rowcount)
+
     def load_applicant(self, user_id: int) -> Applicant | None:
         """The applicant and their current application, if any."""
         loaded = applicant_rows.load(self.session.connection(), user_id)

@@ -1,5 +1,5 @@
-"""Background work beside the updates: reminders to the review group, retention purges,
-back-office delivery."""
+"""Background work beside the updates: reminders to the review group, retention purges (and
+forgetting deliveries older than a week), back-office delivery."""
 
 from __future__ import annotations
 
@@ -91,6 +91,7 @@ def background_jobs(
     async def purge() -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(runtime.executor, runtime.service.privacy.purge)
+        await loop.run_in_executor(runtime.executor, runtime.service.forget_old_deliveries)
         sweep_orphans = getattr(runtime.service.documents, "sweep_orphans", None)
         if sweep_orphans is not None:  # blobs of uploads whose transaction never committed
             await loop.run_in_executor(runtime.executor, sweep_orphans, ORPHAN_AGE)
