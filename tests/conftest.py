@@ -36,8 +36,10 @@ def chat(tmp_path: Path) -> Harness:
 
 
 @pytest.fixture
-def postgres_database() -> Iterator[str]:
+def postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    if request.node.get_closest_marker("postgres") is None:
+        pytest.fail(f"{request.node.nodeid} uses PostgreSQL: mark it @pytest.mark.postgres")
     server = postgres_url()
     if server is None:
         pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")

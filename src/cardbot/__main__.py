@@ -7,6 +7,7 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
@@ -45,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     prescreen.add_argument("folder", type=Path, help="folder with manifest.json")
     prescreen.add_argument("--json", action="store_true", help="print one JSON object")
     prescreen.add_argument("--lang", choices=("zh", "en"), default="zh", help="message language")
+    prescreen.add_argument(
+        "--on",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="judge ages as of this day (default: today, China time)",
+    )
     faq = commands.add_parser("faq", help="ask, export or check the FAQ")
     faq_commands = faq.add_subparsers(dest="faq_command", required=True)
     ask = faq_commands.add_parser("ask", help="answer a question (or one per line of stdin)")
@@ -202,7 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "prescreen":
             from cardbot.commands import prescreen_folder
 
-            return prescreen_folder(settings, args.folder, as_json=args.json, language=args.lang)
+            return prescreen_folder(
+                settings, args.folder, as_json=args.json, language=args.lang, on=args.on
+            )
         if args.command == "faq":
             from cardbot import admin_commands
 

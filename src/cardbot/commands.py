@@ -7,7 +7,7 @@ import hashlib
 import json
 import sys
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,10 @@ def export_package(settings: Settings, number: str, folder: Path) -> int:
     return 0
 
 
-def prescreen_folder(settings: Settings, folder: Path, *, as_json: bool, language: str) -> int:
-    """Check a package folder: 0 when complete, 1 when not, 2 when it cannot be read."""
+def prescreen_folder(
+    settings: Settings, folder: Path, *, as_json: bool, language: str, on: date | None = None
+) -> int:
+    """Check a package folder as of day `on` (default today): 0 complete, 1 not, 2 unreadable."""
     spec = load_spec(settings.dialogs_dir)
     try:
         package = read_package(folder, spec)
@@ -68,7 +70,7 @@ def prescreen_folder(settings: Settings, folder: Path, *, as_json: bool, languag
             print(json.dumps({"error": str(exc)}, ensure_ascii=False))
         print(f"cardbot: {exc}", file=sys.stderr)
         return 2
-    problems = screen_package(spec, package, local_date(datetime.now(UTC)))
+    problems = screen_package(spec, package, on or local_date(datetime.now(UTC)))
     flags = _flags(settings, package)
     renderer = Renderer(settings.dialogs_dir)
     problem_list = [_problem_json(renderer, language, p) for p in problems]

@@ -16,6 +16,7 @@ from cardbot.telegram.bot import build_application
 from cardbot.telegram.jobs import background_jobs
 from cardbot.telegram.polling import serve
 from tests.support.botapi_standin import BotApiStandIn
+from tests.support.databases import DATABASE_KINDS
 from tests.support.harness import DIALOGS, FAQ
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -92,7 +93,7 @@ class RunningBot:
             self.runtime.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASE_KINDS)
 async def bot(
     api: BotApiStandIn, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[RunningBot]:

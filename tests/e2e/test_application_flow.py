@@ -21,6 +21,7 @@ from tests.e2e.conftest import RunningBot
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
+from tests.support.waiting import PATIENCE, until
 
 
 class Person:
@@ -323,17 +324,22 @@ async def test_one_applicants_slow_update_does_not_hold_up_another(
     quick = Person(api, FakeUser(511, "Quick", language_code="zh-hans"))
     handle = ConversationService.handle
 
+    slow_started, slow_may_finish = threading.Event(), threading.Event()
+
     def slow_for_one_user(service: ConversationService, incoming: Incoming) -> list[Reply]:
         if incoming.user.user_id == slow.user.id:
-            time.sleep(3)  # e.g. a large upload being checked
+            slow_started.set()
+            slow_may_finish.wait(PATIENCE)  # e.g. a large upload being checked
         return handle(service, incoming)
 
     monkeypatch.setattr(ConversationService, "handle", slow_for_one_user)
     api.send_text(slow.user, "/start")
-    await asyncio.sleep(0.3)
-    started = time.monotonic()
-    await quick.say("/start", replies=2)
-    assert time.monotonic() - started < 2.0
+    try:
+        assert await asyncio.to_thread(slow_started.wait, PATIENCE)
+        await quick.say("/start", replies=2)  # answered while the slow one is still busy
+        assert api.messages_to(slow.user.id) == []
+    finally:
+        slow_may_finish.set()
     await slow.replies(2)
 
 
@@ -367,11 +373,8 @@ async def test_updates_kept_in_the_inbox_are_handled_after_a_restart(
         help_text, _question = await person.replies(2)
         assert "/status" in help_text.plain
         assert again.runtime is not None
-        for _ in range(50):  # it leaves the inbox with the next batch, or 0.2 s after
-            if not again.runtime.inbox.pending(123456):
-                break
-            await asyncio.sleep(0.05)
-        assert again.runtime.inbox.pending(123456) == []
+        runtime = again.runtime  # it leaves the inbox with the next batch, or 0.2 s after
+        await until(lambda: runtime.inbox.pending(123456) == [], "the inbox emptied")
     finally:
         await again.stop()
 
@@ -391,13 +394,13 @@ async def test_the_hourly_purge_forgets_deliveries_older_than_a_week(
     again = RunningBot(api, tmp_path, bot.settings.database_url)
     await again.start()  # the purge job's first round runs at start
     try:
-        for _ in range(100):
+
+        def remembered() -> set[str]:
             with engine.connect() as connection:
-                keys = set(connection.execute(select(ProcessedUpdateRow.key)).scalars())
-            if "tg:1:1" not in keys:
-                break
-            await asyncio.sleep(0.05)
-        assert "tg:1:1" not in keys and len(keys) == 1
+                return set(connection.execute(select(ProcessedUpdateRow.key)).scalars())
+
+        await until(lambda: "tg:1:1" not in remembered(), "the week-old delivery forgotten")
+        assert len(remembered()) == 1
     finally:
         await again.stop()
         engine.dispose()

@@ -155,15 +155,20 @@ async def test_offset_confirms_and_unconfirmed_updates_come_again(
     assert [u.update_id for u in await bot.get_updates(offset=second + 1, limit=2)] == more[:2]
 
 
+async def polling(standin: BotApiStandIn) -> None:
+    """Wait until a getUpdates call has reached the stand-in."""
+    await standin.wait_until(
+        lambda: any(method == "getUpdates" for method, _ in standin.calls), what="a long poll"
+    )
+
+
 async def test_long_poll_wakes_up_on_user_action(standin: BotApiStandIn, bot: Bot) -> None:
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    poll = asyncio.create_task(bot.get_updates(timeout=40))
+    await polling(standin)
     assert not poll.done()
-    started = time.monotonic()
     update_id = standin.send_text(ALICE, "wake up")
-    updates = await asyncio.wait_for(poll, 2)
+    updates = await asyncio.wait_for(poll, 20)  # well before the poll's own 40 s
     assert [u.update_id for u in updates] == [update_id]
-    assert time.monotonic() - started < 0.5
 
     started = time.monotonic()
     assert await bot.get_updates(offset=update_id + 1, timeout=1) == ()
@@ -172,7 +177,7 @@ async def test_long_poll_wakes_up_on_user_action(standin: BotApiStandIn, bot: Bo
 
 async def test_second_poller_terminates_the_first(standin: BotApiStandIn, bot: Bot) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    await polling(standin)
     async with make_bot(standin) as second_instance:  # PTB allows one getUpdates per Bot
         assert await second_instance.get_updates(timeout=0) == ()
     with pytest.raises(Conflict, match="terminated by other getUpdates"):

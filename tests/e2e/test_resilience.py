@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import signal
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from tests.e2e.test_run_command import start_process
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
+from tests.support.waiting import until
 
 REVIEW = FakeChat(-1009876543210, "supergroup", "cardbot review")
 DOCUMENT_FILE = re.compile(r"^[0-9a-f]{32}$")  # a stored document's file is named by its key
@@ -224,14 +227,22 @@ async def restart(api: BotApiStandIn, workdir: Path) -> asyncio.subprocess.Proce
     return process
 
 
-async def kill_while_downloading(api: BotApiStandIn, process: asyncio.subprocess.Process) -> None:
+def inbox_rows(workdir: Path) -> int:
+    """How many fetched updates `cardbot run` in workdir keeps unhandled in its inbox."""
+    with contextlib.closing(sqlite3.connect(workdir / "data" / "cardbot.db")) as db:
+        (count,) = db.execute("SELECT count(*) FROM telegram_inbox").fetchone()
+        return int(count)
+
+
+async def kill_while_downloading(
+    api: BotApiStandIn, process: asyncio.subprocess.Process, workdir: Path
+) -> None:
     """SIGKILL the bot as soon as it is downloading a held upload (before the core sees it)."""
     held = len(api.held_downloads)
     await api.wait_until(lambda: len(api.held_downloads) > held, 15, "the held download")
-    # The update handled just before has left the inbox by now (with the next batch, or 0.2 s
-    # after its handling); were it still there, its redelivery would only repeat the current
-    # question.
-    await asyncio.sleep(0.3)
+    # The updates handled before leave the inbox with the next batch (or 0.2 s after their
+    # handling); wait until only the held one is kept, so that it alone is redelivered.
+    await until(lambda: inbox_rows(workdir) == 1, "only the held update left in the inbox")
     process.send_signal(signal.SIGKILL)
     await process.wait()
     api.release_downloads()
@@ -256,7 +267,7 @@ async def test_killed_mid_album_restarts_with_the_album_applied_once(
         assert "身份证照片" in id_card.plain
         api.hold_download(back)
         api.send_album(person.user, [front, back])
-        await kill_while_downloading(api, process)
+        await kill_while_downloading(api, process, tmp_path)
     finally:
         if process.returncode is None:
             process.kill()
@@ -301,7 +312,7 @@ async def test_killed_mid_upload_restarts_with_every_acknowledged_document_still
         assert "营业执照" in ack.plain
         api.hold_download(licence)
         api.send_document(person.user, licence, file_name="licence.jpg", mime_type="image/jpeg")
-        await kill_while_downloading(api, process)
+        await kill_while_downloading(api, process, tmp_path)
     finally:
         if process.returncode is None:
             process.kill()

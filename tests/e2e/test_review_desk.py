@@ -12,6 +12,7 @@ from tests.e2e.conftest import RunningBot
 from tests.e2e.test_application_flow import Person
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser, SentMessage
+from tests.support.databases import DATABASE_KINDS
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
 
 REVIEW = FakeChat(-1009876543210, "supergroup", "cardbot review")
@@ -19,7 +20,7 @@ REVIEWER_USER = FakeUser(900, "Li", language_code="zh-hans")
 BYSTANDER = FakeUser(901, "Eve", language_code="zh-hans")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASE_KINDS)
 async def review_bot(
     api: BotApiStandIn, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[RunningBot]:

@@ -11,7 +11,7 @@ import signal
 import socket
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +72,34 @@ def inbox_rows(data_dir: Path) -> int:
         return int(count)
 
 
-def metric_values(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Metrics = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def metric_values(exposition: str) -> Metrics:
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(exposition)
         for sample in family.samples
     }
+
+
+async def scrape_until(
+    base_url: str, condition: Callable[[Metrics], bool], timeout: float = 30
+) -> Metrics:
+    """Scrape /metrics (plain-text exposition) until `condition` holds; fail after `timeout`."""
+
+    async def poll() -> Metrics:
+        async with httpx.AsyncClient() as client:
+            while True:
+                scraped = await client.get(f"{base_url}/metrics")
+                assert scraped.status_code == 200
+                assert scraped.headers["content-type"].startswith("text/plain")
+                values = metric_values(scraped.text)
+                if condition(values):
+                    return values
+                await asyncio.sleep(0.02)
+
+    return await asyncio.wait_for(poll(), timeout)
 
 
 async def stopping(base_url: str) -> None:
@@ -251,15 +273,17 @@ async def test_health_and_metrics_on_the_webhook_server(
     person = Person(api, FakeUser(905, "H", language_code="zh-hans"))
     await person.begin("个人")
     await person.say("办理需要多久？")  # a question in the middle of the application
+    handled = ("cardbot_updates_handled_total", (("kind", "message"),))
+    pressed = ("cardbot_updates_handled_total", (("kind", "callback_query"),))
+
+    def counted(values: Metrics) -> bool:
+        """An update is counted after its replies went out: wait for the last one too."""
+        return values.get(handled, 0) >= 2 and values.get(pressed, 0) >= 2
+
+    values = await scrape_until(hooked.url, counted)
     async with httpx.AsyncClient() as client:
         health = await client.get(f"{hooked.url}/healthz")
-        scraped = await client.get(f"{hooked.url}/metrics")
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
-    assert scraped.status_code == 200
-    assert scraped.headers["content-type"].startswith("text/plain")
-    values = metric_values(scraped.text)
-    assert values[("cardbot_updates_handled_total", (("kind", "message"),))] >= 2
-    assert values[("cardbot_updates_handled_total", (("kind", "callback_query"),))] >= 2
     assert values[("cardbot_replies_sent_total", ())] >= 5
     assert values[("cardbot_applications", (("status", "draft"),))] == 1
     assert values[("cardbot_applications", (("status", "submitted"),))] == 0
@@ -322,13 +346,15 @@ async def test_long_polling_serves_health_and_metrics_on_their_own_address(
         await asyncio.wait_for(ready.wait(), 20)
         person = Person(api, FakeUser(908, "M", language_code="zh-hans"))
         await person.say("/start", replies=2)
+        handled = ("cardbot_updates_handled_total", (("kind", "message"),))
+        values = await scrape_until(
+            f"http://127.0.0.1:{port}", lambda values: values.get(handled, 0) >= 1
+        )
         async with httpx.AsyncClient() as client:
             health = await client.get(f"http://127.0.0.1:{port}/healthz")
-            scraped = await client.get(f"http://127.0.0.1:{port}/metrics")
             webhook = await client.post(f"http://127.0.0.1:{port}/telegram", json={})
         assert (health.status_code, health.json()) == (200, {"status": "ok"})
-        values = metric_values(scraped.text)
-        assert values[("cardbot_updates_handled_total", (("kind", "message"),))] == 1
+        assert values[handled] == 1
         assert values[("cardbot_replies_sent_total", ())] == 2
         assert webhook.status_code in (404, 405)  # no webhook in polling mode
     finally:

@@ -180,6 +180,7 @@ class Applicant:
         await self.step(self.tap("确认提交"), "DX-")
 
 
+@pytest.mark.postgres
 async def test_two_webhook_workers_end_every_application_as_one_worker_would(
     api: BotApiStandIn,
     tmp_path: Path,

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.databases import DATABASE_KINDS
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+
+@pytest.fixture(params=DATABASE_KINDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database of each kind cardbot supports."""
     if request.param == "sqlite":

@@ -49,9 +49,13 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 def store(
-    sessions: sessionmaker[Session], tmp_path: Path, key: bytes = KEY
+    sessions: sessionmaker[Session],
+    tmp_path: Path,
+    key: bytes = KEY,
+    clock: FixedClock | None = None,
 ) -> DatabaseDocumentStore:
-    return DatabaseDocumentStore(sessions, key, temp_dir=tmp_path / "tmp")
+    clock = clock or FixedClock(NOW)
+    return DatabaseDocumentStore(sessions, key, temp_dir=tmp_path / "tmp", clock=clock)
 
 
 def put_bytes(documents: DatabaseDocumentStore, tmp_path: Path, data: bytes) -> str:
@@ -210,7 +214,8 @@ def test_a_put_inside_a_unit_of_work_is_rolled_back_with_it(
 def test_sweep_removes_old_unreferenced_rows_only(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    documents = store(sessions, tmp_path)
+    clock = FixedClock(NOW)
+    documents = store(sessions, tmp_path, clock=clock)
     documents.check_key()
     referenced = put_bytes(documents, tmp_path, b"in an application")
     old_orphan = put_bytes(documents, tmp_path, b"left by a failed transaction")
@@ -230,7 +235,7 @@ def test_sweep_removes_old_unreferenced_rows_only(
                 received_at=NOW,
             )
         )
-        old = datetime.now(UTC) - timedelta(days=2)
+        old = NOW - timedelta(days=2)
         session.execute(
             update(DocumentBlobRow)
             .where(DocumentBlobRow.key.in_([referenced, old_orphan, KEYCHECK_NAME]))
@@ -241,6 +246,7 @@ def test_sweep_removes_old_unreferenced_rows_only(
     assert sorted(documents.keys()) == sorted([referenced, new_orphan])
     assert stored_row(sessions, KEYCHECK_NAME) is not None
     assert documents.sweep_orphans(timedelta(hours=1)) == 0
+    clock.current += timedelta(seconds=1)
     assert documents.sweep_orphans(timedelta(0)) == 1
     assert documents.keys() == [referenced]
 

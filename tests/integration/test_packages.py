@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,10 @@ from tests.support import files
 from tests.support.fakes import FixedClock
 from tests.support.harness import DIALOGS, VALID_USCC, Harness
 
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+TODAY = NOW.date()
+TURNS_18_TOMORROW = "11010520081201001X"  # born 2008-12-01
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -35,7 +39,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    clock = FixedClock(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    clock = FixedClock(NOW)
 
     def units() -> UnitOfWork:
         return SqlUnitOfWork(sessions, clock)
@@ -56,8 +60,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data
 
 
-def prescreen(folder: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
-    code = main(["prescreen", str(folder), "--json", "--lang", "en"])
+def prescreen(
+    folder: Path, capsys: pytest.CaptureFixture[str], on: date = TODAY
+) -> tuple[int, dict[str, Any]]:
+    code = main(["prescreen", str(folder), "--json", "--lang", "en", "--on", on.isoformat()])
     out = capsys.readouterr().out
     return code, json.loads(out)
 
@@ -137,7 +143,7 @@ def test_export_refuses_to_overwrite(
             [{"code": "invalid_uscc", "field": "uscc"}],
         ),
         (
-            lambda m: m["fields"].update(id_number="11010520081201001X"),
+            lambda m: m["fields"].update(id_number=TURNS_18_TOMORROW),
             [{"code": "underage", "field": "id_number"}],
         ),
         (
@@ -192,6 +198,26 @@ def test_prescreen_reports_each_problem_with_its_code(
     assert report["complete"] is (not expected)
     assert code == (1 if expected else 0)
     assert all(p["message"] for p in report["problems"])
+
+
+def test_prescreen_judges_age_on_the_day_it_is_asked_for(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = exported(tmp_path, capsys)
+    edit_manifest(folder, lambda m: m["fields"].update(id_number=TURNS_18_TOMORROW))
+    code, report = prescreen(folder, capsys, on=TODAY)
+    assert (code, [p["code"] for p in report["problems"]]) == (1, ["underage"])
+    assert prescreen(folder, capsys, on=TODAY + timedelta(days=1))[0] == 0
+
+
+def test_prescreen_refuses_a_day_that_is_not_a_date(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = exported(tmp_path, capsys)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["prescreen", str(folder), "--on", "tomorrow"])
+    assert exit_info.value.code == 2
+    assert "--on: invalid fromisoformat value: 'tomorrow'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -148,14 +148,20 @@ def test_cardbot_purge_deletes_answers_and_files_after_the_retention_period(
     chat.in_group(REVIEWER_ID, GROUP, "R")
     for op in ("claim", "approve", "approve_ok"):
         chat.press(f"rv:1:{op}")
+    retention = timedelta(days=load_settings().retention_days)
+
+    def closed_ago(age: timedelta) -> None:
+        """Date the closing back by `age` from the clock `cardbot purge` reads (the system's)."""
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(update(ApplicationRow).values(closed_at=datetime.now(UTC) - age))
+        engine.dispose()
+
+    closed_ago(retention - timedelta(days=1))
     assert main(["purge"]) == 0
     assert "nothing to purge" in capsys.readouterr().out
 
-    closed = datetime.now(UTC) - timedelta(days=181)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(update(ApplicationRow).values(closed_at=closed))
-    engine.dispose()
+    closed_ago(retention + timedelta(days=1))
     assert main(["purge", "--json"]) == 0
 
     assert json.loads(capsys.readouterr().out) == {"purged": ["DX-2026-000001"], "files": 2}

@@ -90,6 +90,19 @@ def test_a_december_window_reaching_2027_says_it_is_an_estimate(tmp_path: Path) 
     assert "估算" in replies[0].text
 
 
+def test_in_a_year_no_schedule_is_published_for_the_window_skips_holidays_by_rule(
+    tmp_path: Path,
+) -> None:
+    # 2031-09-30 10:00 in Beijing: National Day (1-3 October) and the weekend do not count.
+    chat = Harness(tmp_path, with_faq=True, now=datetime(2031, 9, 30, 2, 0, tzinfo=UTC))
+    chat.complete_individual()
+    chat.press("nav:submit")
+    (answer, *_rest) = chat.text("多久能批下来")
+    assert "DX-2031-000001" in answer.text
+    assert "2031-10-08" in answer.text and "2031-10-17" in answer.text
+    assert "估算" in answer.text
+
+
 def test_an_unanswerable_question_offers_suggestions_and_a_person(chat: Harness) -> None:
     chat.start_as("individual")
     replies = chat.text("你们公司在哪个城市？")

@@ -243,6 +243,17 @@ def test_a_reminder_goes_out_once_on_the_eighth_working_day(tmp_path: Path) -> N
     assert chat.service.review.reminders() == []
 
 
+def test_reminders_count_working_days_by_rule_in_a_year_with_no_published_schedule(
+    tmp_path: Path,
+) -> None:
+    chat = desk(tmp_path, now=datetime(2031, 9, 30, 2, 0, tzinfo=UTC))  # before National Day
+    chat.clock.current = datetime(2031, 10, 14, 2, 0, tzinfo=UTC)  # 7th working day
+    assert chat.service.review.reminders() == []
+    chat.clock.current = datetime(2031, 10, 15, 2, 0, tzinfo=UTC)  # 8th
+    (reminder,) = chat.service.review.reminders()
+    assert reminder.context["number"] == "DX-2031-000001"
+
+
 def test_due_dates_count_working_days_across_national_day_and_beyond_known_years() -> None:
     calendar = ChinaWorkingCalendar()
     # Submitted the day before the National Day holiday: the week off does not count.

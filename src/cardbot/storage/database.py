@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
-import time
 import uuid
 import weakref
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from cardbot.storage.encrypted import (
     is_document_key,
     require_document_key,
 )
+from cardbot.storage.leftovers import remove_leftovers
 
 KEYCHECK_TEXT = b"cardbot database document key check v1"
 _OWN_SESSION = "cardbot_document_store"
@@ -286,8 +286,4 @@ class DatabaseDocumentStore:
         """Remove decrypted copies left behind by a crash (older than an hour)."""
         if self._temp is None:
             return
-        cutoff = time.time() - _STALE_TEMP_SECONDS
-        for path in self._temp.iterdir():
-            with contextlib.suppress(OSError):
-                if path.is_file() and path.stat().st_mtime < cutoff:
-                    path.unlink()
+        remove_leftovers(self._temp, _STALE_TEMP_SECONDS)

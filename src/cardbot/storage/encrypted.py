@@ -26,7 +26,6 @@ import os
 import re
 import struct
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -39,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cardbot.storage.keys import fsync_folder
+from cardbot.storage.leftovers import remove_leftovers
 
 MAGIC = b"CBDOC1"
 KEY_ID_SIZE = 8
@@ -329,11 +329,7 @@ class EncryptedDocumentStore:
 
     def _sweep_stale_temp(self) -> None:
         """Remove decrypted copies left behind by a crash (older than an hour)."""
-        cutoff = time.time() - _STALE_TEMP_SECONDS
-        for path in self._temp.iterdir():
-            with contextlib.suppress(OSError):
-                if path.is_file() and path.stat().st_mtime < cutoff:
-                    path.unlink()
+        remove_leftovers(self._temp, _STALE_TEMP_SECONDS)
 
 
 def _read_full(src: BinaryIO, size: int) -> bytes:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import html
 import logging
 import mimetypes
 import shutil
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
@@ -48,6 +46,7 @@ from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
 from cardbot.metrics import CountingRateLimiter
 from cardbot.runtime import Runtime
+from cardbot.storage.leftovers import remove_leftovers
 from cardbot.telegram.flood import FloodGate
 from cardbot.telegram.mapping import carries_file, to_incoming, update_key, user_ref
 from cardbot.telegram.processor import PerUserUpdateProcessor
@@ -67,14 +66,7 @@ BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 def sweep_downloads(folder: Path, older_than: float = STALE_DOWNLOAD_SECONDS) -> int:
     """Remove download folders a killed process left behind (plain copies of uploads)."""
-    removed = 0
-    cutoff = time.time() - older_than
-    for child in folder.iterdir():
-        with contextlib.suppress(OSError):
-            if child.is_dir() and child.stat().st_mtime < cutoff:
-                shutil.rmtree(child)
-                removed += 1
-    return removed
+    return remove_leftovers(folder, older_than)
 
 
 def keyboard(message: RenderedMessage) -> InlineKeyboardMarkup | None:
