@@ -44,6 +44,8 @@ class MemoryDatabase:
     audit: list[AuditEvent] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     applications: dict[int, Application] = field(default_factory=dict)
+    # One entry per commit that asked to wipe deleted data: whether it was thorough.
+    wipes: list[bool] = field(default_factory=list)
 
 
 class MemoryAuditLog:
@@ -186,6 +188,7 @@ class MemoryUnitOfWork:
         self._processed: dict[str, datetime] = {}
         self._counters: dict[int, int] = {}
         self._later: list[Callable[[], None]] = []
+        self._wipe: bool | None = None
         self.clock = clock or FixedClock(datetime(2026, 11, 30, tzinfo=UTC))
 
     def __enter__(self) -> Self:
@@ -358,6 +361,9 @@ class MemoryUnitOfWork:
         if stored is not None and stored.status == Status.DRAFT:
             del self.db.applications[old.id]
 
+    def wipe_deleted_on_commit(self, *, thorough: bool = False) -> None:
+        self._wipe = thorough or bool(self._wipe)
+
     def commit(self) -> None:
         for user_id, applicant in self._applicants.items():
             current = applicant.application if applicant else None
@@ -381,6 +387,9 @@ class MemoryUnitOfWork:
         self.audit.pending, self.outbox.pending = [], []
         self.db.commits += 1
         self._applicants.clear()
+        if self._wipe is not None:
+            self.db.wipes.append(self._wipe)
+            self._wipe = None
 
 
 class MemoryDocumentStore:

@@ -223,6 +223,13 @@ class UnitOfWork(ApplicationIndex, Protocol):
         the storage keys of its documents."""
         ...
 
+    def wipe_deleted_on_commit(self, *, thorough: bool = False) -> None:
+        """Once this unit of work commits, make what it deleted unreadable on disk as far as
+        the store can (a store may keep old copies of deleted data in a log or in free space);
+        `thorough` also reclaims what earlier units of work deleted and may take a while (for
+        the retention purge, not for an applicant's turn)."""
+        ...
+
     def commit(self) -> None:
         """Make every change of this unit of work permanent."""
         ...

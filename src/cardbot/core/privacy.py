@@ -154,7 +154,8 @@ class PrivacyDesk:
         return True
 
     def erase(self, turn: Turn) -> None:
-        """Withdraw what is under review, then delete the applicant's rows and files."""
+        """Withdraw what is under review, then delete the applicant's rows (overwritten on disk
+        once committed) and files."""
         uow, user_id = turn.uow, turn.applicant.user_id
         current = turn.applicant.application
         review = self.service.review
@@ -165,6 +166,7 @@ class PrivacyDesk:
                 review.record(uow, app, "erased", user_id, erased=True)
                 uow.audit.scrub(app.number, AUDIT_KEEP)
         keys = uow.erase_user(user_id)
+        uow.wipe_deleted_on_commit()
         if current is not None:
             keys += [d.storage_key for d in current.documents.values()]
         turn.obsolete_keys.extend(dict.fromkeys(keys))
@@ -176,7 +178,9 @@ class PrivacyDesk:
 
     def purge(self, now: datetime | None = None) -> PurgeReport:
         """Delete answers and documents of applications closed longer than the retention
-        period; the application number, status and audit trail (without free text) stay."""
+        period; the application number, status and audit trail (without free text) stay.
+        Then overwrite what was deleted (by this run or since the last) where the database
+        keeps old copies."""
         now = now or self.service.clock.now()
         cutoff = now - timedelta(days=self.retention_days)
         numbers: list[str] = []
@@ -197,6 +201,10 @@ class PrivacyDesk:
             files += len(keys)
             if len(batch) < PURGE_BATCH:
                 break
+        # Every hour, also for what /delete erased and documents deleted after their commit.
+        with self.service.unit_of_work() as uow:
+            uow.wipe_deleted_on_commit(thorough=True)
+            uow.commit()
         if numbers:
             log.info("retention: purged %d applications, %d files", len(numbers), files)
         return PurgeReport(numbers, files)

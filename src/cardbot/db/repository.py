@@ -32,6 +32,7 @@ from cardbot.core.ports import (
     SupportRepository,
 )
 from cardbot.db import applicant_rows
+from cardbot.db.erasure import wipe_deleted
 from cardbot.db.models import (
     AnswerRow,
     ApplicantRow,
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
         self._sessions = sessions
         self._clock = clock
         self._seen: dict[int, applicant_rows.ApplicantSeen] = {}
+        self._wipe: bool | None = None  # after commit: None (no), False, True (thorough)
 
     def __enter__(self) -> Self:
         self.session = self._sessions()
@@ -288,10 +290,18 @@ class SqlUnitOfWork:
         )
         return self._open_numbers(query, exclude_user_id, exclude_number, limit)
 
+    def wipe_deleted_on_commit(self, *, thorough: bool = False) -> None:
+        """Once committed, overwrite the database's old copies of what was deleted (SQLite:
+        checkpoint and truncate the write-ahead log; `thorough`: PostgreSQL vacuums too)."""
+        self._wipe = thorough or bool(self._wipe)
+
     def commit(self) -> None:
         """Commit; a conflicting concurrent change becomes ConcurrentUpdateError."""
         with _conflicts_as_concurrent_updates():
             self.session.commit()
+        if self._wipe is not None:
+            thorough, self._wipe = self._wipe, None
+            wipe_deleted(self.session.get_bind().engine, thorough=thorough)
 
 
 @functools.cache
