@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cardbot.config import ConfigError, Settings
+from cardbot.console import UsageError, is_text, one_line
 from cardbot.console.chat import html_to_plain
 from cardbot.content.faq_files import check_faq, write_faq
 from cardbot.content.render import Renderer
@@ -17,13 +18,21 @@ from cardbot.runtime import Runtime, build_runtime
 
 
 def faq_ask(settings: Settings, question: str | None, *, language: str, as_json: bool) -> int:
-    """Answer one question, or one per line of stdin, with the current FAQ."""
+    """Answer one question, or one per line of stdin, with the current FAQ; 2 when a line
+    was skipped for not being UTF-8 text."""
+    if question is not None and not is_text(question):
+        raise UsageError("the question is not UTF-8 text")
     runtime = build_runtime(settings)
+    skipped = 0
     try:
         questions: Iterable[str] = [question] if question is not None else sys.stdin
-        for line in questions:
+        for number, line in enumerate(questions, start=1):
             text = line.strip()
             if not text and question is None:
+                continue
+            if not is_text(text):
+                print(f"cardbot: line {number} is not UTF-8 text: skipped", file=sys.stderr)
+                skipped += 1
                 continue
             entry_id, score, answer = _answer(runtime, text, language)
             if as_json:
@@ -40,7 +49,7 @@ def faq_ask(settings: Settings, question: str | None, *, language: str, as_json:
                 print(" ".join(answer.split("\n")), flush=True)
     finally:
         runtime.close()
-    return 0
+    return 2 if skipped else 0
 
 
 def _answer(
@@ -93,7 +102,7 @@ def faq_check(settings: Settings, folder: Path | None) -> int:
         folder, lambda entry, lang: service.answer_problem(entry.answers[lang], lang)
     )
     for problem in problems:
-        print(problem, file=sys.stderr)
+        print(one_line(problem), file=sys.stderr)
     if problems:
         return 1
     print(f"{folder}: ok")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from cardbot.config import Settings
+from cardbot.config import ConfigError, Settings
 from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
 from cardbot.core.clock import local_date, local_time
@@ -40,6 +40,7 @@ DOCUMENT_STORES = ("folder", "database")
 
 def export_package(settings: Settings, number: str, folder: Path) -> int:
     """Write application `number` as a package folder; 1 when there is no such application."""
+    require_database(settings)
     engine = make_engine(settings.database_url)
     try:
         with SqlUnitOfWork(make_session_factory(engine), SystemClock()) as uow:
@@ -104,6 +105,26 @@ def _problem_json(renderer: Renderer, language: str, problem: Problem) -> dict[s
     return {"code": problem.code, **where, "message": message}
 
 
+def _missing_sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite file the settings name when it does not exist (else None)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database or "")
+    return None if path.is_file() else path
+
+
+def require_database(settings: Settings) -> None:
+    """Raise ConfigError when the SQLite database a reading command needs is not there
+    (rather than create an empty one)."""
+    missing = _missing_sqlite_file(settings)
+    if missing is not None:
+        raise ConfigError(
+            f"no database at {missing}: nothing has been stored there yet; check "
+            "CARDBOT_DATA_DIR or CARDBOT_DATABASE_URL"
+        )
+
+
 def _flags(settings: Settings, package: Package) -> list[Flag]:
     """Flags against the configured database, when there is one to ask."""
     url = make_url(settings.database_url)
@@ -126,6 +147,7 @@ def _flags(settings: Settings, package: Package) -> list[Flag]:
 
 def print_audit(settings: Settings, number: str, *, as_json: bool) -> int:
     """Print application `number`'s audit trail, oldest first; 1 when there is none."""
+    require_database(settings)
     engine = make_engine(settings.database_url)
     try:
         with SqlUnitOfWork(make_session_factory(engine), SystemClock()) as uow:
@@ -282,6 +304,19 @@ def _digest_in(store: _Store, key: str) -> str | None:
         return None
 
 
+def _reseal_inbox(settings: Settings, old_key: str, new_key: bytes) -> int:
+    """Encrypt the Telegram updates waiting in the inbox again under the new key."""
+    from cardbot.db.inbox import SqlInbox
+    from cardbot.db.session import make_engine
+    from cardbot.storage.keys import decode_key
+
+    engine = make_engine(settings.database_url)
+    try:
+        return SqlInbox(engine, new_key).rekey(decode_key(old_key, "CARDBOT_OLD_SECRET_KEY"))
+    finally:
+        engine.dispose()
+
+
 def rekey_documents(settings: Settings, old_key: str | None) -> int:
     """Re-encrypt every document under CARDBOT_SECRET_KEY, reading it with `old_key`; safe
     to run again after an interruption."""
@@ -299,6 +334,9 @@ def rekey_documents(settings: Settings, old_key: str | None) -> int:
     if decode_key(old_key, "CARDBOT_OLD_SECRET_KEY") == new_key:
         print("cardbot: the old and the new key are the same", file=sys.stderr)
         return 2
+    resealed = _reseal_inbox(settings, old_key, new_key)
+    if resealed:
+        print(f"sealed {resealed} kept update(s) with the new key")
     new = document_store_with_key(settings, new_key)
     try:
         new.check_key()

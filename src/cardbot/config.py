@@ -14,6 +14,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DEFAULT_BOT_API_URL = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+TOKEN_RULE = (
+    "a Telegram bot token looks like 123456789:AAH… — 3 to 20 digits, a colon, then 20 or "
+    "more letters, digits, _ or -"
+)
 DEFAULT_WEBHOOK_LISTEN = ("127.0.0.1", 8080)
 DEFAULT_TELEGRAM_WEBHOOK_PATH = "/telegram"
 # Ports Telegram's own Bot API server calls webhooks on (a self-hosted one calls any).
@@ -64,18 +68,22 @@ class Settings:
 
     def ensure_data_dir(self) -> None:
         """Create the data folder (private to its owner), or say why it cannot be used."""
+        folder = self.data_dir
+        advice = "point CARDBOT_DATA_DIR at a folder cardbot may write to"
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"CARDBOT_DATA_DIR: {folder} is not a folder; {advice}")
+        if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(
+                f"CARDBOT_DATA_DIR: cannot write to {folder} (it exists, but this user may not "
+                f"write there); {advice}"
+            )
         try:
             self.documents_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
+            verb = "cannot write to" if folder.is_dir() else "cannot create"
             raise ConfigError(
-                f"CARDBOT_DATA_DIR: cannot create {self.data_dir} ({exc.strerror}); "
-                "point it at a folder cardbot may write to"
+                f"CARDBOT_DATA_DIR: {verb} {folder} ({exc.strerror}); {advice}"
             ) from None
-        if not os.access(self.data_dir, os.W_OK):
-            raise ConfigError(
-                f"CARDBOT_DATA_DIR: {self.data_dir} is not writable; "
-                "point it at a folder cardbot may write to"
-            )
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError saying how to get one."""
@@ -165,8 +173,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     token = env.get("CARDBOT_TOKEN") or None
     if token is not None and not _TOKEN.match(token.strip()):
         raise ConfigError(
-            "CARDBOT_TOKEN does not look like a bot token (digits, a colon, then letters): "
-            "copy it again from @BotFather"
+            f"CARDBOT_TOKEN does not look like a bot token: {TOKEN_RULE} (copy it again from "
+            "@BotFather, without spaces or quotes)"
         )
     dialogs_dir = Path(env.get("CARDBOT_DIALOGS_DIR") or default_dialogs_dir())
     if not (dialogs_dir / "flow.yaml").is_file():
@@ -187,7 +195,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         review_chat_id=_chat_id(env, "CARDBOT_REVIEW_CHAT_ID"),
         review_language=_review_language(env),
         **_webhook(env),
-        secret_key=(env.get("CARDBOT_SECRET_KEY") or "").strip() or None,
+        secret_key=_secret_key(env),
         retention_days=_whole(env, "CARDBOT_RETENTION_DAYS", 180, 1, 3650, "days, e.g. 180"),
         flood_burst=_whole(env, "CARDBOT_FLOOD_BURST", 30, 1, 1000, "messages, e.g. 30"),
         flood_per_second=_rate(env, "CARDBOT_FLOOD_PER_SECOND", 2.0),
@@ -199,6 +207,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_listen=_listen(env, "CARDBOT_METRICS_LISTEN"),
         log_format=_choice(env, "CARDBOT_LOG_FORMAT", ("text", "json")),
     )
+
+
+def _secret_key(env: Mapping[str, str]) -> str | None:
+    """CARDBOT_SECRET_KEY, checked to be a key (so nothing is written before it is known bad)."""
+    from cardbot.storage.keys import decode_key  # it imports ConfigError from here
+
+    key = (env.get("CARDBOT_SECRET_KEY") or "").strip() or None
+    if key is not None:
+        decode_key(key, "CARDBOT_SECRET_KEY")
+    return key
 
 
 def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int, what: str) -> int:

@@ -26,6 +26,9 @@ NOISY_LIBRARIES = (
     "sqlalchemy.engine",
     "transitions",
 )
+# Libraries that say at INFO what an operator need not read at every start (Alembic: each
+# migration step); their warnings still show.
+CHATTY_LIBRARIES = ("alembic",)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 _NOT_CODE = r"(?<![0-9A-Za-z])"
@@ -83,9 +86,37 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class TransientBotApiErrors(logging.Filter):
+    """Turn a library's traceback for a passing Bot API trouble (a 5xx, a timeout, a dropped
+    connection, a flood wait) into one WARNING line; cardbot retries those calls itself."""
+
+    MAX_DETAIL = 120
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Always keep the record; shorten it when it is a transient Bot API error."""
+        from telegram.error import BadRequest, NetworkError, RetryAfter
+
+        error = record.exc_info[1] if record.exc_info else None
+        transient = isinstance(error, NetworkError | RetryAfter) and not isinstance(
+            error, BadRequest
+        )
+        if record.name.startswith("telegram") and "Rate limit hit" in record.getMessage():
+            transient, error = True, None
+        if not transient or record.levelno < logging.WARNING:
+            return True
+        detail = " ".join(re.sub(r"<[^>]*>", " ", str(error or record.getMessage())).split())
+        what = f"{error.__class__.__name__}: " if error is not None else ""
+        record.msg = f"Bot API trouble, retried: {what}{detail[: self.MAX_DETAIL]}"
+        record.args = ()
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def quiet_libraries() -> None:
-    """Keep libraries that would log tokens or message contents at WARNING and above."""
-    for name in NOISY_LIBRARIES:
+    """Keep libraries that would log tokens or message contents, or chatter, at WARNING and
+    above."""
+    for name in (*NOISY_LIBRARIES, *CHATTY_LIBRARIES):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
@@ -96,6 +127,7 @@ def configure_logging(
     JSON object per line when `as_json`."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if as_json else RedactingFormatter(LOG_FORMAT))
+    handler.addFilter(TransientBotApiErrors())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -16,8 +16,10 @@ from cardbot.content.faq_files import load_faq, load_negatives
 from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
 from cardbot.core.conversation import ConversationService
+from cardbot.core.faq import FaqEntry
 from cardbot.core.faq_service import FaqService
 from cardbot.core.ports import ConcurrentUpdateError, UnitOfWork
+from cardbot.core.spec import DialogSpec
 from cardbot.db.inbox import SqlInbox
 from cardbot.db.message_refs import SqlMessageRefs
 from cardbot.db.migrate import upgrade
@@ -60,20 +62,44 @@ class Runtime:
         self.engine.dispose()
 
 
+@dataclass(frozen=True)
+class Content:
+    """What start-up reads from dialogs/ and faq/: read and checked before anything is written."""
+
+    spec: DialogSpec
+    renderer: Renderer
+    faq_entries: list[FaqEntry]
+    negatives: list[str]
+
+
+def load_content(settings: Settings) -> Content:
+    """Read and check dialogs/ and the FAQ files; writes nothing."""
+    faq_dir = settings.faq_dir
+    return Content(
+        spec=load_spec(settings.dialogs_dir),
+        renderer=Renderer(settings.dialogs_dir),
+        faq_entries=load_faq(faq_dir) if faq_dir is not None else [],
+        negatives=load_negatives(faq_dir) if faq_dir is not None else [],
+    )
+
+
 def open_document_store(
     settings: Settings,
     *,
     sessions: sessionmaker[Session] | None = None,
     kind: str | None = None,
+    key: bytes | None = None,
 ) -> EncryptedDocumentStore | DatabaseDocumentStore:
     """The encrypted document store chosen by CARDBOT_DOCUMENT_STORE (or `kind`), its key
     checked. The folder store first encrypts in place any file from before encryption.
 
     The database store should get the `sessions` factory of the units of work, so an upload
     is stored in the same transaction as its metadata (and on SQLite, so it does not wait for
-    the unit of work's write lock); without it, it opens its own engine on the database."""
+    the unit of work's write lock); without it, it opens its own engine on the database.
+    `key` is the document key when the caller has read it already."""
     settings.ensure_data_dir()
-    key = load_or_create_key(settings.data_dir, settings.secret_key)
+    if key is None:
+        key = load_or_create_key(settings.data_dir, settings.secret_key)
     store = document_store_with_key(settings, key, sessions=sessions, kind=kind)
     try:
         store.check_key()
@@ -111,10 +137,15 @@ def document_store_with_key(
     return store
 
 
-def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    """Load content, bring the schema up to date and build the conversation service."""
-    spec = load_spec(settings.dialogs_dir)
-    renderer = Renderer(settings.dialogs_dir)
+def build_runtime(
+    settings: Settings, *, migrate: bool = True, content: Content | None = None
+) -> Runtime:
+    """Load content (unless given), then make the data folder and the document key, bring the
+    schema up to date and build the conversation service."""
+    content = content or load_content(settings)
+    spec, renderer = content.spec, content.renderer
+    settings.ensure_data_dir()
+    key = load_or_create_key(settings.data_dir, settings.secret_key)
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -124,15 +155,13 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     def unit_of_work() -> UnitOfWork:
         return SqlUnitOfWork(sessions, clock)
 
-    negatives = load_negatives(settings.faq_dir) if settings.faq_dir else []
     calendar = ChinaWorkingCalendar()
-    faq = FaqService(spec, calendar, renderer.source_problem, negatives)
+    faq = FaqService(spec, calendar, renderer.source_problem, content.negatives)
     if settings.faq_dir is not None:
-        entries = load_faq(settings.faq_dir)
         for attempt in range(2):
             try:
                 with unit_of_work() as uow:
-                    if faq.seed(uow.faq, entries):
+                    if faq.seed(uow.faq, content.faq_entries):
                         uow.commit()
                 break
             except (IntegrityError, ConcurrentUpdateError):
@@ -141,7 +170,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     service = ConversationService(
         spec,
         unit_of_work,
-        open_document_store(settings, sessions=sessions),
+        open_document_store(settings, sessions=sessions, key=key),
         clock,
         faq=faq,
         admin_ids=settings.admin_ids,
@@ -161,7 +190,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         service=service,
         renderer=renderer,
         executor=executor,
-        inbox=SqlInbox(engine),
+        inbox=SqlInbox(engine, key),
         message_refs=SqlMessageRefs(sessions),
         sessions=sessions,
         metrics=Metrics(engine),

@@ -17,6 +17,7 @@ from cardbot.core.events import Incoming
 from cardbot.core.replies import Reply
 from cardbot.db.models import ProcessedUpdateRow
 from cardbot.db.session import make_engine
+from cardbot.telegram.pace import PACE_WINDOW
 from tests.e2e.conftest import RunningBot
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
@@ -56,10 +57,12 @@ class Person:
         self.api.send_photo(self.user, data)
         return await self.replies(replies)
 
-    async def document(self, data: bytes, name: str, mime: str) -> list[SentMessage]:
+    async def document(
+        self, data: bytes, name: str, mime: str, replies: int = 1
+    ) -> list[SentMessage]:
         """Send a file."""
         self.api.send_document(self.user, data, file_name=name, mime_type=mime)
-        return await self.replies(1)
+        return await self.replies(replies)
 
     async def album(self, photos: list[bytes]) -> list[SentMessage]:
         """Send photos as one album; the bot answers once."""
@@ -101,18 +104,22 @@ async def test_enterprise_applicant_fixes_mistakes_and_submits(
     assert "校验码" in error.plain
     await person.say(VALID_ID)
     await person.say(VALID_PHONE)
-    await person.say("<b>Acme</b> & Co 贸易有限公司")
+    (error,) = await person.say("<b>Acme</b> & Co 贸易有限公司")
+    assert "网页代码" in error.plain
+    await person.say("Acme & Co 贸易有限公司")
     await person.say(VALID_USCC)
     (prompt,) = await person.say("800")
     assert "身份证照片" in prompt.plain
     (error,) = await person.photo(files.truncated_photo())
     assert "无法打开" in error.plain
     (prompt,) = await person.album([files.photo(seed=1), files.photo(seed=2)])
+    assert prompt.plain.startswith("✅ 身份证人像面（正面）、身份证国徽面（背面）已收到。\n\n")
     assert "营业执照" in prompt.plain
     await person.document(files.pdf(), "licence.pdf", "application/pdf")
     (summary,) = await person.document(files.photo(seed=3, fmt="PNG"), "tax.png", "image/png")
-    assert "&lt;b&gt;Acme&lt;/b&gt; &amp; Co" in summary.text
-    assert "<b>Acme</b> & Co" in summary.plain
+    assert summary.plain.startswith("✅ 税务登记证明已收到。\n\n📋 申请汇总")
+    assert "Acme &amp; Co" in summary.text
+    assert "Acme & Co" in summary.plain
     (done,) = await person.tap("确认提交")
     assert "DX-2026-000001" in done.plain or "DX-" in done.plain
     (status,) = await person.say("/status")
@@ -135,9 +142,11 @@ async def test_small_business_in_english_skips_the_optional_tax_proof(
     await person.say("+86 138 0013 8000")
     await person.say("Ann's Corner Shop")
     await person.say(VALID_USCC)
-    await person.photo(files.photo(seed=4))
+    (front,) = await person.photo(files.photo(seed=4))
+    assert front.plain.startswith("✅ ID card, photo side (front) received.")
     await person.photo(files.photo(seed=5))
     (prompt,) = await person.photo(files.photo(seed=6))
+    assert prompt.plain.startswith("✅ business licence copy received.\n\n")
     assert "optional" in prompt.plain
     (summary,) = await person.tap("Skip")
     assert "skipped" in summary.plain
@@ -155,7 +164,7 @@ async def test_individual_with_a_passport_pdf_submits(api: BotApiStandIn, bot: R
     await person.say("M12345678")
     await person.say(VALID_PHONE)
     (summary,) = await person.document(files.pdf(2), "passport.pdf", "application/pdf")
-    assert "护照信息页" in summary.plain
+    assert summary.plain.startswith("✅ 护照信息页已收到。\n\n📋 申请汇总")
     (done,) = await person.tap("确认提交")
     assert "DX-" in done.plain
     await person.no_more_messages()
@@ -185,7 +194,9 @@ async def test_two_rapid_messages_are_handled_in_order(
     await person.no_more_messages()
 
 
-async def test_stickers_and_edits_get_a_kind_answer(api: BotApiStandIn, bot: RunningBot) -> None:
+async def test_stickers_get_a_kind_answer_and_an_edit_says_how_to_change_an_answer(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
     person = Person(api, FakeUser(505, "S", language_code="zh-hans"))
     await person.begin("个人")
     api.send_sticker(person.user)
@@ -195,7 +206,14 @@ async def test_stickers_and_edits_get_a_kind_answer(api: BotApiStandIn, bot: Run
     await person.replies(1)
     api.edit_text(person.user, update, "李四")
     (answer,) = await person.replies(1)
-    assert "修改过的消息" in answer.plain
+    assert answer.plain.startswith("✏️ 修改已经发出的消息不会改变已保存的回答。")
+    assert "/back" in answer.plain and "/summary" in answer.plain
+    assert answer.button_data("上一步") == "nav:back:id_type"
+    assert bot.runtime is not None
+    with bot.runtime.service.unit_of_work() as uow:
+        applicant = uow.load_applicant(person.user.id)
+    assert applicant is not None and applicant.application is not None
+    assert applicant.application.answers["full_name"] == "张三"
 
 
 async def test_forwarded_text_is_not_taken_as_an_answer(
@@ -404,3 +422,33 @@ async def test_the_hourly_purge_forgets_deliveries_older_than_a_week(
     finally:
         await again.stop()
         engine.dispose()
+
+
+async def test_an_answered_question_loses_its_buttons_and_an_old_one_gets_only_a_toast(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(511, "B", language_code="zh-hans"))
+    await person.begin("个人")
+    await person.say("张三")
+    (id_number_prompt,) = await person.tap("居民身份证")
+    old_back = id_number_prompt.button_data("上一步")
+    # A person reads before answering: the chat has room again under Telegram's per-chat
+    # pace, which a script answering at once would use up (then old buttons are only refused).
+    await asyncio.sleep(PACE_WINDOW)
+    await person.say(VALID_ID)
+    (phone_prompt,) = await person.say(VALID_PHONE)
+    assert "身份证照片" in phone_prompt.plain
+    await api.wait_idle(quiet=0.3)
+    assert id_number_prompt.buttons == []  # answered: its keyboard was edited away
+    assert phone_prompt.buttons != []
+    api.press_button(person.user, id_number_prompt, old_back)
+    await api.wait_idle(quiet=0.5)
+    assert api.callback_answers[-1]["text"] == (
+        "这个按钮属于之前的问题，已经失效，什么也没有改变。请使用最新消息中的按钮。"
+    )
+    await person.no_more_messages()
+    assert bot.runtime is not None
+    with bot.runtime.service.unit_of_work() as uow:
+        applicant = uow.load_applicant(person.user.id)
+    assert applicant is not None and applicant.state == "id_card"
+    assert not api.errors, api.errors

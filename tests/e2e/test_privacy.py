@@ -28,7 +28,7 @@ async def test_mydata_reveal_and_delete_under_review(
         await api.next_message(REVIEW.id, timeout=15)
 
     (mine,) = await person.say("/mydata")
-    assert VALID_ID in mine.plain and "&lt;b&gt;Acme&lt;/b&gt;" in mine.text
+    assert VALID_ID in mine.plain and "Acme &amp; Co" in mine.text
     files = [await api.next_message(person.user.id, timeout=15) for _ in range(3)]
     assert [f.kind for f in files] == ["photo"] * 3
 
@@ -47,4 +47,7 @@ async def test_mydata_reveal_and_delete_under_review(
     with review_bot.runtime.service.unit_of_work() as uow:
         assert uow.load_applicant(person.user.id) is None
         assert uow.applications_of(person.user.id) == []
-    assert not api.errors, api.errors
+    # The script answers faster than anyone types and may pass Telegram's per-chat burst
+    # (/mydata sends the files, too): a 429 asks the bot to wait, which it does; nothing else
+    # may fail.
+    assert {status for _method, status, _text in api.errors} <= {429}, api.errors

@@ -158,6 +158,20 @@ async def test_a_bad_gateway_lasting_over_fifteen_seconds_loses_no_reply(
     await person.no_more_messages()
 
 
+async def test_a_bot_api_answering_slowly_is_waited_for_not_sent_to_twice(
+    api: BotApiStandIn, review_bot: RunningBot
+) -> None:
+    """Telegram delivers the welcome but answers only after 12 s: past PTB's default 5 s
+    timeout, after which a resend would show the welcome twice."""
+    person = Person(api, FakeUser(709, "慢", language_code="zh-hans"))
+    api.answer_slowly("sendMessage", 12)
+    welcome, consent = await person.say("/start", replies=2)
+    assert "您好" in welcome.plain and "个人信息" in consent.plain
+    await person.no_more_messages()
+    assert len(api.messages_to(person.user.id)) == 2
+    assert [m for m, _ in api.calls].count("sendMessage") == 2
+
+
 async def test_a_button_press_is_still_answered_when_answer_callback_query_gets_a_502(
     api: BotApiStandIn, review_bot: RunningBot
 ) -> None:
@@ -227,6 +241,18 @@ async def restart(api: BotApiStandIn, workdir: Path) -> asyncio.subprocess.Proce
     return process
 
 
+PLAIN_FILE_STARTS = (b"\xff\xd8\xff", b"\x89PNG", b"%PDF")
+
+
+def plain_documents(workdir: Path) -> list[Path]:
+    """Files under the data folder that any image viewer or PDF reader would open."""
+    return [
+        path
+        for path in (workdir / "data").rglob("*")
+        if path.is_file() and path.read_bytes()[:4].startswith(PLAIN_FILE_STARTS)
+    ]
+
+
 def inbox_rows(workdir: Path) -> int:
     """How many fetched updates `cardbot run` in workdir keeps unhandled in its inbox."""
     with contextlib.closing(sqlite3.connect(workdir / "data" / "cardbot.db")) as db:
@@ -275,6 +301,11 @@ async def test_killed_mid_album_restarts_with_the_album_applied_once(
         api.release_downloads()
 
     # What the dead bot kept: the front (handled, no reply due within an album), not the back.
+    # Killed a moment later, it would have left the downloaded back side in plain: as here.
+    leftover = tmp_path / "data" / "incoming" / "tmpkilled" / "upload"
+    leftover.parent.mkdir()
+    leftover.write_bytes(back)
+    assert plain_documents(tmp_path) == [leftover]
     killed, documents = stored(api, tmp_path, person.user.id)
     assert killed.state == "id_card"
     assert documents == {"id_front": front}
@@ -282,8 +313,9 @@ async def test_killed_mid_album_restarts_with_the_album_applied_once(
     sent_before = len(api.messages_to(person.user.id))
     process = await restart(api, tmp_path)
     try:
+        assert plain_documents(tmp_path) == []  # the killed run's download was wiped at start
         (summary,) = await person.replies(1)  # the album's one answer, once
-        assert "✅" in summary.plain
+        assert summary.plain.startswith("✅ 身份证人像面（正面）、身份证国徽面（背面）已收到。")
         await person.no_more_messages()
         assert len(api.messages_to(person.user.id)) == sent_before + 1
         assert "已上传 2 份" in summary.plain
@@ -294,6 +326,7 @@ async def test_killed_mid_album_restarts_with_the_album_applied_once(
     submitted, documents = stored(api, tmp_path, person.user.id)
     assert submitted.state == "submitted"
     assert documents == {"id_front": front, "id_back": back}
+    assert plain_documents(tmp_path) == []
 
 
 async def test_killed_mid_upload_restarts_with_every_acknowledged_document_still_there(
@@ -326,7 +359,9 @@ async def test_killed_mid_upload_restarts_with_every_acknowledged_document_still
     sent_before = len(api.messages_to(person.user.id))
     process = await restart(api, tmp_path)
     try:
+        assert plain_documents(tmp_path) == []  # the killed run's download was wiped at start
         (tax,) = await person.replies(1)  # the redelivered licence is taken, once
+        assert tax.plain.startswith("✅ 营业执照复印件已收到。\n\n")
         assert "税务登记证明" in tax.plain
         await person.no_more_messages()
         assert len(api.messages_to(person.user.id)) == sent_before + 1
@@ -339,3 +374,4 @@ async def test_killed_mid_upload_restarts_with_every_acknowledged_document_still
     submitted, documents = stored(api, tmp_path, person.user.id)
     assert submitted.state == "submitted"
     assert documents == {"id_front": front, "id_back": back, "business_license": licence}
+    assert plain_documents(tmp_path) == []

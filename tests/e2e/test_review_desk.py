@@ -46,7 +46,7 @@ async def submit_small_business(person: Person) -> SentMessage:
     await person.tap("居民身份证")
     await person.say(VALID_ID)
     await person.say(VALID_PHONE)
-    await person.say("<b>Acme</b> & Co 贸易有限公司")
+    await person.say("Acme & Co 贸易有限公司")
     await person.say(VALID_USCC)
     await person.album([files.photo(seed=1), files.photo(seed=2)])
     await person.photo(files.photo(seed=3))
@@ -72,7 +72,7 @@ async def test_reviewer_asks_for_the_licence_again_then_approves(
     assert "DX-2026-" in done.plain or "DX-" in done.plain
     card = await api.next_message(REVIEW.id, timeout=15)
     photos = [await api.next_message(REVIEW.id, timeout=15) for _ in range(3)]
-    assert "&lt;b&gt;Acme&lt;/b&gt; &amp; Co" in card.text
+    assert "Acme &amp; Co" in card.text
     assert "1101**********002X" in card.plain and VALID_ID not in card.plain
     assert [p.kind for p in photos] == ["photo"] * 3
     assert len({p.media_group_id for p in photos}) == 1
@@ -94,6 +94,7 @@ async def test_reviewer_asks_for_the_licence_again_then_approves(
     assert "等待申请人补充" in card.plain
 
     (summary,) = await person.photo(files.photo(seed=9))
+    assert summary.plain.startswith("✅ 营业执照复印件已收到。\n\n")
     assert "补充材料" in summary.plain
     (resubmitted,) = await person.tap("确认提交")
     assert "交回审核人员" in resubmitted.plain

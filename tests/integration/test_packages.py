@@ -48,7 +48,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     chat = Harness(tmp_path, unit_of_work=units, documents=store, now=clock.current)
     chat.start_as("enterprise")
     chat.fill_identity()
-    chat.text("<b>Acme</b> & Co")
+    chat.text("Acme & Co's (Trading)")
     chat.text(VALID_USCC)
     chat.text("300")
     chat.upload(files.photo(seed=1), group="a")
@@ -90,7 +90,7 @@ def test_export_writes_manifest_and_files(
     assert manifest["schema"] == "cardbot.package/1"
     assert manifest["application_number"] == "DX-2026-000001"
     assert manifest["category"] == "enterprise"
-    assert manifest["fields"]["company_name"] == "<b>Acme</b> & Co"
+    assert manifest["fields"]["company_name"] == "Acme & Co's (Trading)"
     assert manifest["fields"]["id_type"] == "resident_id"
     kinds = {d["kind"]: d["file"] for d in manifest["documents"]}
     assert kinds == {

@@ -70,7 +70,7 @@ def test_full_application_on_the_database_survives_a_restart(
     first = Harness(tmp_path, unit_of_work=units, documents=documents, now=NOW)
     first.start_as("enterprise")
     first.fill_identity()
-    first.text("Acme <Trading> & Co")
+    first.text("Acme (Trading) & Co's")
     engine.dispose()  # the process stops here, mid-application
 
     engine, units = sql_units(database_url, clock)
@@ -88,7 +88,7 @@ def test_full_application_on_the_database_survives_a_restart(
     assert app is not None
     assert app.status == Status.SUBMITTED
     assert app.number == "DX-2026-000001"
-    assert app.answers["company_name"] == "Acme <Trading> & Co"
+    assert app.answers["company_name"] == "Acme (Trading) & Co's"
     assert set(app.documents) == {"id_front", "id_back", "business_license", "tax_registration"}
     assert app.submitted_at == second.clock.now()
     engine.dispose()

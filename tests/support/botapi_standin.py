@@ -565,6 +565,7 @@ class BotApiStandIn:
         self._photo_sizes: dict[str, list[JSON]] = {}
         self._documents: dict[str, JSON] = {}
         self._faults: list[_Fault] = []
+        self._slow: dict[str, list[float]] = {}
         self.held_downloads: list[str] = []
         self._held: set[str] = set()
         self._release = asyncio.Event()
@@ -1139,6 +1140,11 @@ class BotApiStandIn:
         name = "*" if method == "*" else self._METHODS[method.lower()]
         self._faults.append(_Fault(name, status, times, retry_after, description))
 
+    def answer_slowly(self, method: str, seconds: float, times: int = 1) -> None:
+        """Carry out the next `times` calls of `method` at once, but answer them only after
+        `seconds` (an overloaded Telegram: the message is delivered, the answer is late)."""
+        self._slow.setdefault(self._METHODS[method.lower()], []).extend([seconds] * times)
+
     def hold_download(self, data: bytes) -> None:
         """Keep the bot waiting when it downloads a file with these bytes, until released.
 
@@ -1177,6 +1183,9 @@ class BotApiStandIn:
             if method != "getUpdates":
                 self._touch()
             result = await self._call(method, params)
+            delays = self._slow.get(method)
+            if delays:
+                await asyncio.sleep(delays.pop(0))
         except ApiError as error:
             self.errors.append((method, error.status, error.description))
             if error.status == 502:

@@ -27,6 +27,7 @@ from cardbot.core.events import (
 from cardbot.core.faq_service import FaqService
 from cardbot.core.model import Applicant
 from cardbot.core.ports import DocumentStore, UnitOfWork
+from cardbot.core.replies import Reply
 from tests.support import files
 from tests.support.fakes import FixedClock, MemoryDatabase, MemoryDocumentStore, MemoryUnitOfWork
 
@@ -54,6 +55,7 @@ class Harness:
         support_chat_id: int | None = None,
         review_chat_id: int | None = None,
         back_office: bool = False,
+        review_language: str = "zh",
     ) -> None:
         self.workdir = workdir
         self.spec = load_spec(dialogs)
@@ -87,9 +89,11 @@ class Harness:
             calendar=ChinaWorkingCalendar(),
             review_chat_id=review_chat_id,
             back_office=back_office,
+            review_language=review_language,
         )
         self.user = UserRef(user_id=1001, chat_id=1001, language_code="zh-hans")
         self.last: RenderedMessage | None = None
+        self.sent: list[Reply] = []  # the replies of the last event, as the core returned them
         self._keys = itertools.count(1)
         self._run = uuid.uuid4().hex[:8]
         self._files = itertools.count(1)
@@ -97,7 +101,8 @@ class Harness:
     def send(self, event: Event, *, key: str | None = None) -> list[RenderedMessage]:
         """Send one event; every reply is rendered (so a broken template fails the test)."""
         incoming = Incoming(key or f"test:{self._run}:{next(self._keys)}", self.user, event)
-        rendered = [self.renderer.render(reply) for reply in self.service.handle(incoming)]
+        self.sent = self.service.handle(incoming)
+        rendered = [self.renderer.render(reply) for reply in self.sent]
         if rendered:
             self.last = rendered[-1]
         return rendered

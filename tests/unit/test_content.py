@@ -80,6 +80,17 @@ def test_a_template_syntax_error_is_named_with_its_line(dialogs: Path) -> None:
     assert len(problems) == 1 and problems[0].startswith(f"{path}:2:")
 
 
+def test_a_text_line_ending_in_a_block_tag_is_named_before_it_glues_lines(
+    dialogs: Path,
+) -> None:
+    path = dialogs / "templates" / "zh" / "help.j2"
+    path.write_text("{% if a %}甲{% endif %}\n乙\n{% if b %}\n丙{% endif +%}\n丁\n", "utf-8")
+    problems = check_content(dialogs)
+    assert len(problems) == 1 and problems[0].startswith(f"{path}:1: the line break")
+    rendered = Renderer(dialogs).render_text("help", "zh", {"a": True, "b": True})
+    assert rendered == "甲乙\n丙\n丁"  # what the check warns of: 甲 and 乙 glued
+
+
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [

@@ -6,6 +6,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cardbot.content.render import RenderedMessage
 from cardbot.core.events import Command, Text, Unsupported
 from tests.support import files
 from tests.support.harness import DIALOGS, VALID_ID, VALID_PHONE, VALID_USCC, Harness
@@ -185,7 +186,7 @@ def test_text_where_a_file_was_asked_is_refused_kindly(chat: Harness) -> None:
     chat.start_as("individual")
     chat.fill_identity()
     replies = chat.text("here is my id")
-    assert "照片或一个文件" in replies[-1].text
+    assert "需要您发送<b>身份证人像面（正面）</b>的照片或文件" in replies[-1].text
     assert chat.state == "id_card"
 
 
@@ -211,14 +212,19 @@ def test_bad_files_are_refused_and_change_nothing(chat: Harness) -> None:
     assert chat.documents.blobs == {}
 
 
-def test_album_fills_both_sides_of_the_id_card_with_one_reply(chat: Harness) -> None:
+def test_album_fills_both_sides_of_the_id_card_and_is_acknowledged_once(chat: Harness) -> None:
     chat.start_as("individual")
     chat.fill_identity()
     first = chat.upload(files.photo(seed=1), group="g1")
     second = chat.upload(files.photo(seed=2), group="g1")
     assert first == []
     assert chat.state == "summary"
-    assert len(second) == 1
+    (reply,) = second
+    assert reply.text.splitlines()[:3] == [
+        "✅ 身份证人像面（正面）、身份证国徽面（背面）已收到。",
+        "",
+        "📋 <b>申请汇总</b>（👤 个人）",
+    ]
     app = chat.applicant.application
     assert app is not None and set(app.documents) == {"id_front", "id_back"}
 
@@ -258,18 +264,18 @@ def test_back_returns_to_the_previous_question_and_keeps_answers(chat: Harness) 
     chat.start_as("individual")
     chat.text("张三")
     chat.press("pick:id_type:resident_id")
-    chat.press("nav:back")
+    chat.tap("上一步")
     assert chat.state == "id_type"
-    chat.press("nav:back")
+    chat.tap("上一步")
     assert chat.state == "full_name"
     assert "张三" in (chat.last.text if chat.last else "")
-    chat.press("nav:keep")
+    chat.tap("保持不变")
     assert chat.state == "id_number"
 
 
 def test_back_from_the_first_question_returns_to_the_category(chat: Harness) -> None:
     chat.start_as("individual")
-    chat.press("nav:back")
+    chat.tap("上一步")
     assert chat.state == "category"
     chat.command("back")
     assert chat.state == "category"
@@ -279,8 +285,8 @@ def test_after_going_back_the_applicant_returns_to_where_they_were(chat: Harness
     chat.start_as("individual")
     chat.fill_identity()
     assert chat.state == "id_card"
-    chat.press("nav:back")
-    chat.press("nav:back")
+    chat.tap("上一步")
+    chat.tap("上一步")
     assert chat.state == "id_number"
     chat.text(VALID_ID)
     assert chat.state == "id_card"
@@ -326,7 +332,7 @@ def test_replacing_a_document_keeps_the_other_side(chat: Harness) -> None:
     old_back = app.documents["id_back"].storage_key
     chat.press("edit:id_card")
     chat.upload(files.photo(seed=5))
-    chat.press("nav:keep")
+    chat.tap("保持不变")
     assert chat.state == "summary"
     app = chat.applicant.application
     assert app is not None
@@ -419,7 +425,7 @@ def test_forged_and_stale_buttons_change_nothing(chat: Harness) -> None:
 
 def test_stickers_voice_and_other_messages_get_a_kind_answer(chat: Harness) -> None:
     chat.start_as("individual")
-    for kind in ("sticker", "voice", "location", "contact", "poll", "edited", "other", "novel"):
+    for kind in ("sticker", "voice", "location", "contact", "poll", "other", "novel"):
         replies = chat.send(Unsupported(kind))
         assert "抱歉" in replies[-1].text
         assert chat.state == "full_name"
@@ -428,10 +434,9 @@ def test_stickers_voice_and_other_messages_get_a_kind_answer(chat: Harness) -> N
 def test_html_in_answers_is_escaped_in_every_message(chat: Harness) -> None:
     chat.start_as("enterprise")
     chat.fill_identity()
-    chat.text("<b>Evil</b> & <script>Co</script>")
+    chat.text("Tom & Jerry's O'Neil Trading")
     replies = chat.command("summary")
-    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; &lt;script&gt;" in replies[-1].text
-    assert "<script>" not in replies[-1].text
+    assert "Tom &amp; Jerry&#39;s O&#39;Neil Trading" in replies[-1].text
 
 
 def test_long_messages_are_refused_without_change(chat: Harness) -> None:
@@ -688,3 +693,257 @@ def test_deliveries_are_remembered_for_a_week_then_forgotten(chat: Harness) -> N
     chat.clock.current += timedelta(days=2)
     assert chat.service.forget_old_deliveries() == 2
     assert chat.db.processed == {}
+
+
+# -- old buttons, kept photos, edits, files, submitted applications ---------------------------
+
+
+def data_of(message: RenderedMessage, label: str) -> str:
+    """The callback data of the button whose label contains `label`."""
+    return next(data for row in message.buttons for text, data in row if label in text)
+
+
+def test_an_old_back_button_is_refused_instead_of_moving_back_from_a_later_step(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    (id_number_prompt,) = chat.press("pick:id_type:resident_id")
+    chat.text(VALID_ID)
+    chat.text(VALID_PHONE)
+    assert chat.state == "id_card"
+    before = chat.applicant
+    replies = chat.press(data_of(id_number_prompt, "上一步"))
+    assert [(m.toast, m.text) for m in replies] == [
+        (True, "这个按钮属于之前的问题，已经失效，什么也没有改变。请使用最新消息中的按钮。")
+    ]
+    assert chat.applicant == before
+
+
+def test_an_old_back_button_still_works_while_its_question_is_the_current_one(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    (id_number_prompt,) = chat.press("pick:id_type:resident_id")
+    chat.command("help")  # the question is asked again below the help
+    chat.press(data_of(id_number_prompt, "上一步"))
+    assert chat.state == "id_type"
+
+
+def test_step_buttons_carry_the_step_they_were_shown_with(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    chat.press("pick:id_type:resident_id")
+    assert chat.buttons == ["nav:back:id_number", "nav:summary"]
+    chat.press("nav:back:id_number")
+    assert chat.buttons == [
+        "pick:id_type:resident_id",
+        "pick:id_type:passport",
+        "nav:keep:id_type",
+        "nav:back:id_type",
+        "nav:summary",
+    ]
+    for forged in ("nav:keep", "nav:keep:id_number", "nav:back", "nav:skip:id_type"):
+        (refused,) = chat.press(forged)
+        assert refused.toast, forged
+        assert chat.state == "id_type", forged
+
+
+def test_the_message_asking_the_next_question_retires_the_buttons_of_the_answered_one(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    assert [(r.template, r.retire, r.tag) for r in chat.sent] == [
+        ("steps/id_type", "ask:1001", "ask:1001")
+    ]
+    chat.text("审批要多久？")  # not answered: asked again, the earlier copy keeps its buttons
+    assert [(r.template, r.retire, r.tag) for r in chat.sent] == [
+        ("problems/use_buttons", None, "ask:1001")
+    ]
+    chat.press("nav:back:nowhere")  # a refused button changes nothing, the buttons stay
+    assert [(r.template, r.toast, r.retire, r.tag) for r in chat.sent] == [
+        ("stale_button", True, None, None)
+    ]
+    chat.complete_individual()
+    chat.press("nav:submit")
+    submitted = [(r.template, r.retire, r.tag) for r in chat.sent if r.chat_id == 1001]
+    assert submitted == [("submitted", "ask:1001", None)]  # the summary's buttons go, too
+
+
+def test_a_kept_front_photo_can_be_kept_after_going_back(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=1))
+    app = chat.applicant.application
+    assert app is not None
+    front = app.documents["id_front"].storage_key
+    chat.tap("上一步")
+    chat.tap("上一步")
+    assert chat.state == "id_number"
+    chat.tap("保持不变")
+    assert chat.state == "id_card"
+    assert chat.last is not None
+    assert "之前收到的<b>身份证人像面（正面）</b>已保留" in chat.last.text
+    assert "nav:keep:id_card" in chat.buttons
+    (kept,) = chat.tap("沿用已收到的")
+    assert kept.text == (
+        "✅ 身份证人像面（正面）已保留，无需重新上传。\n"
+        "现在请发送：<b>身份证国徽面（背面）</b>（2/2）。"
+    )
+    assert chat.state == "id_card"
+    chat.upload(files.photo(seed=2))
+    assert chat.state == "summary"
+    app = chat.applicant.application
+    assert app is not None
+    assert app.documents["id_front"].storage_key == front
+
+
+def test_a_document_asked_again_by_a_reviewer_cannot_be_kept(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=1))
+    with chat.unit_of_work() as uow:
+        applicant = uow.load_applicant(chat.user.user_id)
+        assert applicant is not None and applicant.application is not None
+        applicant.application.redo.add("id_card")
+        applicant.slot_index = 0
+        uow.save_applicant(applicant)
+        uow.commit()
+    chat.command("start")
+    assert "nav:keep:id_card" not in chat.buttons
+    (refused,) = chat.press("nav:keep:id_card")
+    assert refused.toast
+
+
+def test_an_edited_message_says_how_to_change_an_answer(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("张三")
+    before = chat.applicant
+    (reply,) = chat.send(Unsupported("edited"))
+    assert reply.text == (
+        "✏️ 修改已经发出的消息不会改变已保存的回答。\n"
+        "要改刚才的回答，请点「⬅️ 上一步」或发送 /back，再重新回答；"
+        "要改其他项目，请发送 /summary，然后点「✏️ 修改」选择要改的项目。"
+    )
+    assert chat.buttons[-2:] == ["nav:back:id_type", "nav:summary"]
+    assert chat.applicant == before
+
+
+def test_an_edited_message_after_submission_points_to_the_status(chat: Harness) -> None:
+    chat.user = chat.user.__class__(chat.user.user_id, chat.user.chat_id, "en")
+    chat.complete_individual()
+    chat.press("nav:submit")
+    edited, status = chat.send(Unsupported("edited"))
+    assert edited.text == (
+        "✏️ Editing a message you already sent does not change the answer I saved.\n"
+        "Send /status to see where your application stands; a submitted application can be "
+        "changed only when a reviewer asks for a resubmission."
+    )
+    assert "DX-2026-000001" in status.text
+
+
+def test_each_photo_is_acknowledged_and_the_next_side_asked_briefly(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.fill_identity()
+    (front,) = chat.upload(files.photo(seed=1))
+    assert front.text == (
+        "✅ 身份证人像面（正面）已收到。\n现在请发送：<b>身份证国徽面（背面）</b>（2/2）。"
+    )
+    assert chat.buttons == ["nav:back:id_card", "nav:summary"]
+    (summary,) = chat.upload(files.photo(seed=2))
+    assert summary.text.startswith(
+        "✅ 身份证人像面（正面）、身份证国徽面（背面）已收到。\n\n📋 <b>申请汇总</b>"
+    )
+    assert "nav:submit" in chat.buttons
+
+
+def test_each_file_is_acknowledged_in_english(chat: Harness) -> None:
+    chat.user = chat.user.__class__(chat.user.user_id, chat.user.chat_id, "en")
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    chat.text("Acme & Co., Ltd.")
+    chat.text(VALID_USCC)
+    chat.text("500")
+    (front,) = chat.upload(files.photo(seed=1))
+    assert front.text == (
+        "✅ ID card, photo side (front) received.\n"
+        "Now please send: <b>ID card, emblem side (back)</b> (2/2)."
+    )
+    chat.upload(files.photo(seed=2))
+    (prompt,) = chat.upload(files.pdf())
+    first, blank, question = prompt.text.split("\n")[:3]
+    assert (first, blank) == ("✅ business licence copy received.", "")
+    assert question.startswith("Please upload a photo or scan of the <b>tax registration proof")
+
+
+def test_a_statement_where_a_photo_is_asked_gets_the_photo_asked_for(tmp_path: Path) -> None:
+    chat = Harness(tmp_path, with_faq=True)
+    chat.start_as("individual")
+    chat.fill_identity()
+    for statement in ("我的身份证在这里", "身份证照片", "稍等，我找一下身份证"):
+        (reply,) = chat.text(statement)
+        assert reply.text.startswith(
+            "📎 这一步需要您发送<b>身份证人像面（正面）</b>的照片或文件"
+        ), statement
+        assert "隐私" not in reply.text
+    assert chat.state == "id_card"
+
+
+def test_a_clear_question_where_a_photo_is_asked_is_still_answered(tmp_path: Path) -> None:
+    chat = Harness(tmp_path, with_faq=True)
+    chat.start_as("individual")
+    chat.fill_identity()
+    for question in ("我的身份证照片谁能看到？", "隐私政策", "转人工"):
+        answer, prompt = chat.text(question)
+        assert answer.buttons == [[("📚 更多常见问题", "faq:list")]], question
+        assert "身份证照片" in prompt.text
+    assert "180 天" in chat.text("隐私政策")[0].text
+
+
+def test_markup_as_a_company_name_is_refused_kindly(chat: Harness) -> None:
+    chat.start_as("enterprise")
+    chat.fill_identity()
+    (reply,) = chat.text("<b>x</b> & <script>")
+    assert reply.text.startswith("公司名称里不能有 &lt; &gt; { } 这类符号或网页代码")
+    assert chat.state == "company_name"
+    chat.text("Acme & Co., Ltd.")
+    assert chat.state == "uscc"
+
+
+def test_cancel_arriving_after_submit_says_the_application_is_already_submitted(
+    chat: Harness,
+) -> None:
+    chat.complete_individual()
+    assert chat.last is not None
+    summary = chat.last
+    chat.press(data_of(summary, "确认提交"))
+    (reply,) = chat.press(data_of(summary, "取消申请"))
+    assert reply.text == (
+        "您的申请 <b>DX-2026-000001</b>已经提交，正在等待审核，无法再取消。\n"
+        "如果想撤回申请，请发送 /delete：申请会被撤回，您的全部资料也会一并删除。"
+        "发送 /status 可以查看进度。"
+    )
+    app = chat.applicant.application
+    assert app is not None and app.status == "submitted"
+
+
+def test_the_summary_counts_files_in_words_that_fit_the_number(chat: Harness) -> None:
+    chat.user = chat.user.__class__(chat.user.user_id, chat.user.chat_id, "en")
+    chat.start_as("individual")
+    chat.fill_identity()
+    chat.upload(files.photo(seed=1))
+    summary = chat.command("summary")[-1].text
+    assert "ID card, both sides: 1 file received" in summary
+    chat.command("cancel")
+    chat.press("nav:cancel_yes")
+    chat.complete_individual()
+    summary = chat.command("summary")[-1].text
+    assert "ID card, both sides: 2 files received" in summary
+    assert "(s)" not in summary
+
+
+def test_the_welcome_names_the_assistant_without_a_stray_space(chat: Harness) -> None:
+    welcome = chat.command("start")[0]
+    assert welcome.text.startswith("👋 您好！我是<b>电销卡审核助手</b>。")

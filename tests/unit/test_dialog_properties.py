@@ -228,7 +228,7 @@ def file_bytes(name: str) -> bytes:
 VALID_ANSWERS: dict[str, tuple[str, ...]] = {
     "person_name": ("张三", "Jane Doe", "欧阳 娜娜"),
     "phone": (VALID_PHONE, "+86 138 0013 8000"),
-    "company_name": ("Acme Trading Co., Ltd.", "<b>Acme</b> & Co *Ltd*", "A&" * 50),
+    "company_name": ("Acme Trading Co., Ltd.", "Acme & Co. (Shenzhen)", "北京某某科技有限公司"),
     "uscc": (VALID_USCC,),
     "daily_call_volume": ("500", "1,000", "1000000"),
 }
@@ -447,7 +447,9 @@ class DialogMachine(RuleBasedStateMachine):
         typed: str | None = None
         if isinstance(event, Text):
             typed = event.text
-        elif event == ButtonPress("nav:accept") and "accept" in (before.pending_action or ""):
+        elif event == ButtonPress(f"nav:accept:{before.state}") and "accept" in (
+            before.pending_action or ""
+        ):
             typed = before.pending_text
         if step.kind == "text" and typed is not None:
             assert step.validator is not None

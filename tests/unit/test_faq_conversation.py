@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cardbot.content.render import RenderedMessage
-from cardbot.core.events import GroupReply, Text
+from cardbot.core.events import Command, GroupReply, Text
 from tests.support.harness import Harness
 
 SUPPORT_CHAT = -100200
@@ -117,7 +117,7 @@ def test_an_unanswerable_question_offers_suggestions_and_a_person(chat: Harness)
 
 def test_greetings_get_no_faq_answer(chat: Harness) -> None:
     chat.start_as("individual")
-    chat.press("nav:back")
+    chat.tap("上一步")
     replies = chat.text("你好")
     assert "按钮" in replies[0].text
     with chat.unit_of_work() as uow:
@@ -134,7 +134,8 @@ def test_faq_browses_every_entry_and_a_tap_answers(chat: Harness) -> None:
     replies = chat.press("faq:legality")
     assert "运营商" in replies[0].text
     assert "姓名" in replies[-1].text
-    assert chat.press("faq:no-such-entry")[0].text.startswith("这个按钮已经失效")
+    (refused,) = chat.press("faq:no-such-entry")
+    assert refused.toast and "已经失效" in refused.text
 
 
 def test_a_question_handed_to_a_person_is_answered_by_staff(chat: Harness) -> None:
@@ -257,7 +258,8 @@ def test_an_answer_that_does_not_render_is_refused_and_nothing_changes(chat: Har
     assert "cannot be published" in replies[0].text or "无法发布" in replies[0].text
     replies = chat.text("Hello {{ undefined_variable }}")
     assert "无法发布" in replies[0].text
-    assert chat.press("fa:pub")[0].text.startswith("这个按钮已经失效")
+    (refused,) = chat.press("fa:pub")
+    assert refused.toast and "已经失效" in refused.text
     assert chat.db.faq_revisions == before
 
 
@@ -372,7 +374,7 @@ def test_a_question_that_would_pass_as_an_answer_is_not_stored_without_asking(
     chat.start_as("individual")
     replies = chat.text("你们公司在哪里办公")
     assert "不太确定" in replies[0].text
-    assert "nav:accept" in [d for r in replies for row in r.buttons for _l, d in row]
+    assert "nav:accept:full_name" in [d for r in replies for row in r.buttons for _l, d in row]
     assert chat.state == "full_name"
     assert chat.applicant.application is not None
     assert "full_name" not in chat.applicant.application.answers
@@ -383,12 +385,13 @@ def test_an_answer_that_reads_like_a_question_is_taken_with_one_tap(chat: Harnes
     chat.fill_identity()
     replies = chat.text("How Fast Logistics Ltd")
     assert chat.state == "company_name"
-    assert "nav:accept" in [d for r in replies for row in r.buttons for _l, d in row]
-    chat.press("nav:accept")
+    accept = "nav:accept:company_name"
+    assert accept in [d for r in replies for row in r.buttons for _l, d in row]
+    chat.press(accept)
     assert chat.state == "uscc"
     assert chat.applicant.application is not None
     assert chat.applicant.application.answers["company_name"] == "How Fast Logistics Ltd"
-    assert "失效" in chat.press("nav:accept")[0].text
+    assert "失效" in chat.press(accept)[0].text
 
 
 def test_a_name_with_a_question_character_is_an_answer(chat: Harness) -> None:
@@ -433,3 +436,91 @@ def test_a_faq_file_changed_after_staff_edits_keeps_the_staff_answer(chat: Harne
         merged = chat.faq.matcher(uow.faq).entries["legality"]
     assert merged.answers["zh"] == "员工写的回答"
     assert "文件里新加的问法" in merged.questions["zh"]
+
+
+# -- staff and reviewers writing to the bot privately -----------------------------------------
+
+
+def grant(chat: Harness, user_id: int, role: str) -> None:
+    with chat.unit_of_work() as uow:
+        uow.roles.grant(user_id, role, None)
+        uow.commit()
+    chat.as_user(user_id)
+
+
+def test_a_reviewer_writing_privately_gets_reviewer_help_not_the_consent(chat: Harness) -> None:
+    grant(chat, 7, "reviewer")
+    for event in (Command("queue"), Command("help"), Text("hello"), Command("start")):
+        (reply,) = chat.send(event)
+        assert reply.text.startswith("🧑\u200d💼 <b>工作人员帮助</b>"), event
+        assert "/queue — 待处理的申请" in reply.text, event
+        assert "个人信息" not in reply.text and "/faqadmin" not in reply.text, event
+        assert chat.buttons == ["nav:apply"], event
+    assert chat.send(Command("queue"))[0].text.splitlines()[1] == (
+        "/queue 请在审核群里使用（审核群尚未设置，请联系管理员），在私聊里不起作用。"
+    )
+    with chat.unit_of_work() as uow:
+        stored = uow.load_applicant(7)
+    assert stored is not None and stored.state == "new" and stored.consent_at is None
+
+
+def test_a_staff_member_refused_an_admin_command_gets_staff_help(chat: Harness) -> None:
+    grant(chat, STAFF_MEMBER, "staff")
+    not_allowed, help_ = chat.command("grant", "5 reviewer")
+    assert not_allowed.text == "⛔ 抱歉，这个操作只对有相应权限的工作人员开放。"
+    assert "/faqadmin — 查看和修改常见问题的回答" in help_.text
+    assert "在客服群里回复申请人转来的问题" in help_.text
+    assert "/grant" not in help_.text and "同意" not in help_.text
+
+
+def test_staff_may_still_choose_to_apply(chat: Harness) -> None:
+    grant(chat, STAFF_MEMBER, "staff")
+    chat.command("start")
+    welcome, _consent = chat.tap("我要申请")
+    assert welcome.text.startswith("👋")
+    assert chat.buttons == ["consent:yes", "consent:no"]
+    chat.press("consent:yes")
+    assert chat.state == "category"
+
+
+def test_a_reviewer_applying_sees_both_helps_and_keeps_their_place(chat: Harness) -> None:
+    grant(chat, 7, "reviewer")
+    chat.command("start")
+    chat.tap("我要申请")
+    chat.press("consent:yes")
+    chat.press("cat:individual")
+    applicant_help, reviewer_help, prompt = chat.command("help")
+    assert "/status" in applicant_help.text
+    assert "/queue" in reviewer_help.text and reviewer_help.buttons == []
+    assert "姓名" in prompt.text
+    reviewer_help, prompt = chat.command("queue")
+    assert "/queue 请在审核群里使用" in reviewer_help.text
+    assert chat.state == "full_name"
+
+
+def test_an_admin_sees_every_desk_in_english(chat: Harness) -> None:
+    chat.as_user(ADMIN, language_code="en")
+    (reply,) = chat.text("hi")
+    for part in ("<b>Review</b>", "/unanswered", "/grant USER_ID staff or reviewer"):
+        assert part in reply.text, part
+
+
+def test_faq_history_is_shown_in_china_time(chat: Harness) -> None:
+    grant_staff(chat)
+    chat.press("fa:a:legality:zh")
+    chat.text("第二版回答")
+    chat.press("fa:pub")
+    (history,) = chat.press("fa:h:legality")
+    # The harness clock stands at 2026-11-30 09:00 UTC: 17:00 in Beijing.
+    assert "r2 · 2026-11-30 17:00 · 9002 · answer zh" in history.text
+    assert "09:00" not in history.text
+
+
+def test_a_reviewer_switching_language_gets_reviewer_help_in_that_language(
+    chat: Harness,
+) -> None:
+    grant(chat, 7, "reviewer")
+    chat.command("lang")
+    _language_set, help_ = chat.press("lang:en")
+    assert help_.text.startswith("🧑\u200d💼 <b>Staff help</b>")
+    assert chat.buttons == ["nav:apply"]

@@ -8,7 +8,13 @@ import json
 import logging
 
 from cardbot.core.log_context import UPDATE, about_application
-from cardbot.logs import JsonFormatter, RedactingFormatter, redact
+from cardbot.logs import (
+    LOG_FORMAT,
+    JsonFormatter,
+    RedactingFormatter,
+    TransientBotApiErrors,
+    redact,
+)
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -74,3 +80,54 @@ def test_json_lines_carry_the_update_and_application_but_no_personal_values() ->
     assert first["update"] == "tg:1:42" and first["application"] == "DX-2026-000007"
     assert first["message"] == "checked [phone]" and first["level"] == "INFO"
     assert "RuntimeError: [id]" in second["error"] and VALID_ID not in stream.getvalue()
+
+
+NGINX_502 = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n</body>\r\n</html>"
+
+
+def logged_through_cardbot(logger: str, level: int, message: str, error: Exception | None) -> str:
+    """What cardbot's log handler writes for one library record."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(LOG_FORMAT))
+    handler.addFilter(TransientBotApiErrors())
+    library = logging.getLogger(logger)
+    library.addHandler(handler)
+    library.propagate = False
+    try:
+        raise error if error is not None else RuntimeError("unused")
+    except Exception:
+        library.log(level, message, exc_info=error is not None)
+    finally:
+        library.removeHandler(handler)
+        library.propagate = True
+    return stream.getvalue()
+
+
+def test_a_bad_gateway_from_the_bot_api_is_one_warning_line_without_the_html() -> None:
+    from telegram.error import BadRequest, NetworkError
+
+    written = logged_through_cardbot(
+        "telegram.ext.Updater",
+        logging.ERROR,
+        "Exception happened while polling for updates.",
+        NetworkError(f"Bad Gateway: {NGINX_502}"),
+    )
+    assert written.count("\n") == 1 and "WARNING" in written and "ERROR" not in written
+    assert "Traceback" not in written and "<html>" not in written
+    assert "NetworkError: Bad Gateway: 502 Bad Gateway" in written
+
+    refused = logged_through_cardbot(
+        "telegram.ext.Application", logging.ERROR, "No error handlers", BadRequest("wrong")
+    )
+    assert "ERROR" in refused and "Traceback" in refused  # a refusal is not transient
+
+
+def test_a_rate_limit_the_library_gave_up_on_is_a_warning_we_retry() -> None:
+    written = logged_through_cardbot(
+        "telegram.ext.AIORateLimiter",
+        logging.ERROR,
+        "Rate limit hit after maximum of 5 retries",
+        None,
+    )
+    assert written.count("\n") == 1 and "WARNING" in written and "retried" in written

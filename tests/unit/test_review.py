@@ -222,6 +222,24 @@ def test_notes_stay_internal_and_appear_on_the_card(tmp_path: Path) -> None:
     assert "没有被记录" in stray[0].text
 
 
+def test_help_in_the_review_group_is_answered_there_with_the_reviewer_help(
+    tmp_path: Path,
+) -> None:
+    chat = desk(tmp_path)
+    as_reviewer(chat)
+    (reply,) = chat.command("help")
+    assert reply.chat_id == GROUP
+    assert reply.text.splitlines()[:2] == [
+        "ℹ️ <b>审核群使用说明</b>",
+        "• 每个提交的申请都会以卡片形式发到这里，材料随后附上。",
+    ]
+    assert "「🙋 认领」" in reply.text and "/show 申请编号" in reply.text
+    assert "还没有审核权限" not in reply.text
+    chat.in_group(STRANGER, GROUP)
+    (reply,) = chat.command("help")
+    assert reply.text.endswith("您还没有审核权限，请联系管理员授予 reviewer 角色。")
+
+
 def test_queue_lists_open_applications_with_their_working_day_age(tmp_path: Path) -> None:
     chat = desk(tmp_path)
     chat.clock.current = datetime(2026, 12, 11, 2, 0, tzinfo=UTC)  # 9th working day

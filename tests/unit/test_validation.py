@@ -142,9 +142,43 @@ def test_implausible_names_fail(name: str) -> None:
 
 def test_company_names_keep_their_punctuation_and_reject_nonsense() -> None:
     assert company_name("北京某某科技有限公司", {}, TODAY).ok
-    assert company_name("<b>Acme</b> & Co", {}, TODAY).value == "<b>Acme</b> & Co"
+    assert company_name("Acme & Co., Ltd.", {}, TODAY).value == "Acme & Co., Ltd."
     for bad in ("", "!!!", "12345678", "x", "a" * 101):
         assert not company_name(bad, {}, TODAY).ok, bad
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Acme & Co., Ltd.",
+        "北京某某科技有限公司",
+        "北京某某（集团）有限公司",
+        "AT&T (China) Co., Ltd.",
+        "Ann's Corner Shop",
+        "A.B.C. Trading",
+        "3M China Ltd.",
+        "Acme Co.,Ltd.",
+    ],
+)
+def test_real_company_names_with_punctuation_pass(name: str) -> None:
+    assert company_name(name, {}, TODAY).ok, name
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "<b>x</b> & <script>",
+        "<b>Acme</b> & Co",
+        "Acme {{ x }}",
+        "Acme; drop table",
+        "Acme && Co",
+        "Acme -- Co",
+        "A&" * 50,
+        "*Acme* Ltd",
+    ],
+)
+def test_markup_and_runs_of_symbols_are_not_a_company_name(junk: str) -> None:
+    assert company_name(junk, {}, TODAY).details == {"reason": "symbols"}, junk
 
 
 def test_daily_call_volume_is_a_whole_number_in_range() -> None:

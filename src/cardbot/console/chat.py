@@ -1,4 +1,12 @@
-"""`cardbot chat`: talk to cardbot in a terminal, or script it with plain lines on stdin."""
+"""`cardbot chat`: talk to cardbot in a terminal, or script it with plain lines on stdin.
+
+Each line is one of: a command (`/start`), a button press (`#2`), files to upload, or a typed
+answer or question. A line is taken for files when each of its words (quoted as in a shell)
+names an existing file or looks like a path: it ends in a file extension such as .jpg, .png
+or .pdf, or it starts with /, ./, ../ or ~/ and has a further / in it (`/tmp/id.jpg`, not
+`/start`); `/file PATH…` says so outright. A path that names no file is answered in the
+terminal ("file not found: PATH") and never reaches the bot.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +17,13 @@ import shlex
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
+from cardbot.console import CONSOLE_USER_ID, is_text
 from cardbot.content.render import RenderedMessage, Renderer
-from cardbot.core.conversation import ConversationService
+from cardbot.core.conversation import language_for
 from cardbot.core.events import (
     ButtonPress,
     Command,
@@ -25,9 +34,26 @@ from cardbot.core.events import (
     Text,
     UserRef,
 )
+from cardbot.core.replies import Reply
 
 _TAG = re.compile(r"<[^>]+>")
-CONSOLE_USER_ID = 1
+# Endings that make a single word a file name rather than an answer.
+FILE_EXTENSIONS = frozenset(
+    ".jpg .jpeg .png .pdf .gif .webp .heic .heif .bmp .tif .tiff .doc .docx .txt .zip".split()
+)
+_PATH_STARTS = ("/", "./", "../", "~")
+
+
+class ChatCore(Protocol):
+    """What the terminal chat needs of the conversation service."""
+
+    def handle(self, incoming: Incoming) -> Sequence[Reply]:
+        """Apply one event and return the replies."""
+        ...
+
+    def language_of(self, user: UserRef) -> str:
+        """The language the applicant chose, or the one their settings suggest."""
+        ...
 
 
 def html_to_plain(text: str) -> str:
@@ -35,18 +61,45 @@ def html_to_plain(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
-def parse_files(line: str) -> list[Path] | None:
-    """The files named on a line (paths separated by spaces, quoted if needed), or None."""
+def looks_like_path(word: str) -> bool:
+    """True for a word meant as a file: it ends in a file extension (.jpg, .png, .pdf…), or
+    starts with /, ./, ../ or ~ and has a further / in it (so /start is a command)."""
+    if Path(word).suffix.lower() in FILE_EXTENSIONS:
+        return True
+    return word.startswith(_PATH_STARTS) and "/" in word[1:]
+
+
+def file_words(line: str) -> list[str] | None:
+    """The words of a line that names files to upload (`/file PATH…`, or every word an
+    existing file or path-like), or None when the line is a command, a button or text."""
     try:
         words = shlex.split(line)
-    except ValueError:
+    except ValueError:  # an unbalanced quote: typed text, not paths
         return None
     if words and words[0] == "/file":
-        words = words[1:]
-    paths = [Path(w).expanduser() for w in words]
-    if paths and all(p.is_file() for p in paths):
-        return paths
+        return words[1:]
+    if words and all(_what_is(w) == "file" or looks_like_path(w) for w in words):
+        return words
     return None
+
+
+def _path(word: str) -> Path:
+    """`word` as a path, with ~ expanded where it can be."""
+    try:
+        return Path(word).expanduser()
+    except RuntimeError:  # ~name of no known user
+        return Path(word)
+
+
+def _what_is(word: str) -> str | None:
+    """ "file", "other" (a folder, a device…) or None (nothing) at the path `word`."""
+    try:
+        path = _path(word)
+        if path.is_file():
+            return "file"
+        return "other" if path.exists() else None
+    except (OSError, ValueError):  # a name too long for the file system, say
+        return None
 
 
 class ConsoleChat:
@@ -54,7 +107,7 @@ class ConsoleChat:
 
     def __init__(
         self,
-        service: ConversationService,
+        service: ChatCore,
         renderer: Renderer,
         out: TextIO,
         *,
@@ -72,22 +125,39 @@ class ConsoleChat:
     def run(self, lines: Iterable[str]) -> None:
         """Handle each input line in turn until the input ends."""
         self.out.write(
-            "cardbot chat — type /start; #1, #2… press the buttons of the last message; "
-            "a file path uploads a file; Ctrl-D quits.\n"
+            f"cardbot chat as user {self.user.user_id} — type /start; #1, #2… press the buttons "
+            "of the last message; a file path uploads a file (see cardbot chat --help); "
+            "Ctrl-D quits.\n"
         )
+        self._note_kept_language()
         for line in lines:
             self.send_line(line.rstrip("\n"))
+
+    def _note_kept_language(self) -> None:
+        """Say so when --lang is not the language this applicant already has (stored when
+        they first wrote, or chosen with /lang): it only applies to a new applicant."""
+        asked = self.user.language_code
+        if asked is None:
+            return
+        kept = self.service.language_of(self.user)
+        if kept != language_for(asked):
+            self.out.write(
+                f"note: user {self.user.user_id} already talks with cardbot in {kept} (set when "
+                f"they first wrote, or with /lang) and keeps it: --lang {asked} only sets the "
+                "language a new applicant starts in; type /lang to change it\n"
+            )
 
     def send_line(self, line: str) -> None:
         """Turn one typed line into events and print the replies."""
         line = line.strip()
         if not line:
             return
-        files = parse_files(line)
-        if files is not None:
-            group = uuid.uuid4().hex if len(files) > 1 else None
-            for path in files:
-                self._send_file(path, group)
+        if not is_text(line):
+            self._say("not UTF-8 text: line ignored")
+            return
+        words = file_words(line)
+        if words is not None:
+            self._send_files(words)
             return
         number = line[1:]
         if line.startswith("#") and number.isdigit() and 1 <= int(number) <= len(self.buttons):
@@ -97,6 +167,30 @@ class ConsoleChat:
             self.dispatch(Command(name.lower(), args.strip()))
         else:
             self.dispatch(Text(line))
+
+    def _send_files(self, words: list[str]) -> None:
+        """Upload the named files (several as one album), or say which cannot be sent."""
+        if not words:
+            self._say("usage: /file PATH [PATH …]")
+            return
+        kinds = [_what_is(word) for word in words]
+        problems = [
+            f"not a file: {word}" if kind else f"file not found: {word}"
+            for word, kind in zip(words, kinds, strict=True)
+            if kind != "file"
+        ]
+        if problems:
+            for problem in problems:
+                self._say(problem)
+            return
+        group = uuid.uuid4().hex if len(words) > 1 else None
+        for word in words:
+            self._send_file(_path(word), group)
+
+    def _say(self, line: str) -> None:
+        """Print a line of the terminal's own (not from the bot)."""
+        self.out.write(line + "\n")
+        self.out.flush()
 
     def _send_file(self, path: Path, group: str | None) -> None:
         workdir = Path(tempfile.mkdtemp(prefix="cardbot-chat-"))

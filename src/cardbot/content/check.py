@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from itertools import pairwise
 from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
@@ -64,6 +66,7 @@ REVIEW_TEMPLATES = (
     "review/toast/pick_item",
     "review/toast/revealed",
     "review/erased",
+    "review/help",
 )
 REVIEW_LABELS = (
     "claim",
@@ -122,6 +125,9 @@ FIXED_TEMPLATES = (
     "delete_confirm",
     "delete_kept",
     "deleted",
+    "document_received",
+    "cancel_submitted",
+    "role_help",
 )
 FLOW_PROBLEMS = (
     "unsupported_message",
@@ -131,6 +137,7 @@ FLOW_PROBLEMS = (
     "unexpected_file",
     "album_extra",
     "duplicate_document",
+    "edited_message",
 )
 MAX_CALLBACK_DATA = 64
 STAFF_LABELS = (
@@ -168,6 +175,8 @@ BUTTONS = (
     "more_questions",
     "ask_person",
     "use_as_answer",
+    "keep_document",
+    "apply",
 )
 
 
@@ -212,6 +221,26 @@ def callback_data(spec: DialogSpec) -> list[str]:
     return data
 
 
+_TAG = re.compile(r"{%.*?%}|{{.*?}}|{#.*?#}")
+_ENDS_IN_BLOCK_TAG = re.compile(r"(?<![-+])%}\s*$")
+
+
+def lost_line_breaks(path: Path) -> list[str]:
+    """Lines of a template whose text would run into the next line.
+
+    Templates are rendered with trim_blocks, which drops the line break after a block tag. On a
+    line that is only tags that is wanted; on a line with text it glues the next line to it
+    (`…2026-12-17进度`). Such a line must end its tag with `+%}` (keep the line break).
+    """
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return [
+        f"{path}:{number}: the line break after this block tag is dropped, so the next line "
+        "runs into this one; end the tag with +%} to keep it"
+        for number, (line, following) in enumerate(pairwise(lines), start=1)
+        if _ENDS_IN_BLOCK_TAG.search(line) and _TAG.sub("", line).strip() and following.strip()
+    ]
+
+
 def check_content(dialogs_dir: Path) -> list[str]:
     """Every problem found in `dialogs_dir`, each naming its file and key; empty when fine."""
     try:
@@ -237,6 +266,7 @@ def check_content(dialogs_dir: Path) -> list[str]:
                 renderer.env.get_template(name)
             except TemplateSyntaxError as exc:
                 problems.append(f"{path}:{exc.lineno}: {exc.message}")
+            problems += lost_line_breaks(path)
         for key in required_labels(spec):
             if key not in renderer.labels[lang]:
                 problems.append(f"{dialogs_dir / 'labels' / lang}.yaml: {key}: label missing")

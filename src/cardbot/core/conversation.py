@@ -33,8 +33,8 @@ from cardbot.core.model import DECIDED_STATUSES, Applicant, Application, Status,
 from cardbot.core.ports import Clock, ConcurrentUpdateError, DocumentStore, UnitOfWork
 from cardbot.core.privacy import PRIVACY_COMMANDS, RETENTION_DAYS, PrivacyDesk
 from cardbot.core.replies import Button, Reply
-from cardbot.core.review import ReviewDesk
-from cardbot.core.roles import STAFF, roles_of
+from cardbot.core.review import REVIEW_COMMANDS, ReviewDesk
+from cardbot.core.roles import REVIEWER, STAFF, roles_of
 from cardbot.core.screening import Package, PackageDocument, consistency_flags, screen_package
 from cardbot.core.spec import DialogSpec, Step
 from cardbot.core.staff import ADMIN_COMMANDS, STAFF_COMMANDS, StaffDesk
@@ -76,6 +76,18 @@ ASK_PERSON = "ask"
 MAX_RELAYED_ANSWER = 3500
 TICKET_REFERENCE = re.compile(r"#Q([0-9]{1,18})")
 MIN_SUGGESTION_SCORE = 0.12
+APPLY = "apply"
+# Buttons whose meaning depends on where the applicant is. The message that shows them asks the
+# applicant's current question; once it is answered its buttons are taken away.
+FLOW_SCOPES = ("nav:", "pick:", "cat:", "consent:", "edit:")
+# Navigation that acts on the step it was shown with: its data names that step, and it is
+# refused anywhere else (an old "back" must not move the applicant back from a later step).
+STEP_ACTIONS = frozenset({"back", "keep", "skip", "accept"})
+
+
+def question_tag(user_id: int) -> str:
+    """The name of the message that asks an applicant's current question."""
+    return f"ask:{user_id}"
 
 
 def language_for(language_code: str | None) -> str:
@@ -112,6 +124,8 @@ class ConversationService:
         self.faq = faq
         self.admin_ids = admin_ids
         self.support_chat_id = support_chat_id
+        # The review and the support group are the same team: one language for both.
+        self.team_language = review_language
         self.calendar: WorkingCalendar = calendar or WeekdayCalendar()
         self.review = ReviewDesk(self, review_chat_id, review_language, back_office=back_office)
         self.privacy = PrivacyDesk(self, retention_days)
@@ -185,7 +199,7 @@ class ConversationService:
                 self.delete_quietly(turn.stored_keys)
             raise
         self.delete_quietly(turn.obsolete_keys)
-        return turn.replies
+        return turn.outgoing()
 
     def _relay_support_reply(self, key: str, staff: UserRef, event: GroupReply) -> list[Reply]:
         """Pass a staff member's answer in the support group on to the applicant who asked."""
@@ -194,20 +208,20 @@ class ConversationService:
         with self.unit_of_work() as uow:
             if found is None or not uow.claim_update(key):
                 return []
-            ticket = uow.support.ticket(int(found.group(1)))
-            if ticket is None:
-                return []
+            number = int(found.group(1))
             if STAFF not in roles_of(staff.user_id, uow.roles, self.admin_ids):
                 log.warning(
-                    "support reply to #Q%s refused: user %s is not staff", ticket.id, staff.user_id
+                    "support reply to #Q%s refused: user %s is not staff", number, staff.user_id
                 )
                 uow.commit()
-                return [Reply("support/not_staff", group, DEFAULT_LANGUAGE)]
-            applicant = uow.load_applicant(ticket.user_id)
-            if applicant is None:
+                return [Reply("support/not_staff", group, self.team_language)]
+            ticket = uow.support.ticket(number)
+            # A ticket is erased with its applicant's data (/delete): say so, not nothing.
+            applicant = uow.load_applicant(ticket.user_id) if ticket is not None else None
+            if ticket is None or applicant is None:
                 uow.commit()
                 return [
-                    Reply("support/applicant_gone", group, DEFAULT_LANGUAGE, {"ticket": ticket.id})
+                    Reply("support/applicant_gone", group, self.team_language, {"ticket": number})
                 ]
             turn = Turn(self, applicant, uow)
             turn.say("support_answer", answer=event.text[:MAX_RELAYED_ANSWER])
@@ -217,8 +231,8 @@ class ConversationService:
             uow.save_applicant(applicant)
             uow.commit()
         return [
-            *turn.replies,
-            Reply("support/relayed", group, DEFAULT_LANGUAGE, {"ticket": ticket.id}),
+            *turn.outgoing(),
+            Reply("support/relayed", group, self.team_language, {"ticket": ticket.id}),
         ]
 
     def _repeat_question(self, uow: UnitOfWork, user: UserRef) -> list[Reply]:
@@ -228,7 +242,7 @@ class ConversationService:
             return []
         turn = Turn(self, applicant, uow)
         turn.prompt()
-        return turn.replies
+        return turn.outgoing()
 
     def delete_quietly(self, keys: list[str]) -> None:
         """Remove documents no longer needed; one already gone is not an error."""
@@ -241,9 +255,6 @@ def _new_applicant(user: UserRef) -> Applicant:
     return Applicant(
         user_id=user.user_id, chat_id=user.chat_id, language=language_for(user.language_code)
     )
-
-
-NAV_ROW = (Button("button.back", "nav:back"), Button("button.summary", "nav:summary"))
 
 
 @dataclass
@@ -268,6 +279,8 @@ class Turn:
         self.applicant.pending_text = None
         self._repair()
         self.model.state = self.applicant.state
+        self.started_in = self.applicant.state
+        self._roles: set[str] | None = None
         if self.applicant.application is not None:
             about_application(self.applicant.application.number)
 
@@ -313,6 +326,48 @@ class Turn:
                 buttons=buttons,
             )
         )
+
+    def stale(self) -> None:
+        """Refuse a button that no longer means what it said, with one brief notice."""
+        self.replies.append(
+            Reply(
+                template="stale_button",
+                chat_id=self.applicant.chat_id,
+                language=self.applicant.language,
+                toast=True,
+            )
+        )
+
+    def step_data(self, action: str) -> str:
+        """Button data for navigation that acts on the current step (see STEP_ACTIONS)."""
+        return f"nav:{action}:{self.state}"
+
+    def roles(self) -> set[str]:
+        """The person's staff, reviewer and admin roles (read once per turn)."""
+        if self._roles is None:
+            self._roles = roles_of(self.applicant.user_id, self.uow.roles, self.service.admin_ids)
+        return self._roles
+
+    def outgoing(self) -> list[Reply]:
+        """The replies, with the applicant's question marked.
+
+        The last message with buttons of the flow asks the current question and is named
+        (`question_tag`); when the applicant moved on (answered, went back, submitted…), the
+        first message of the turn also takes the buttons away from the one named before, whose
+        buttons would no longer mean what they said. A question asked again where it stands (a
+        refused answer, an FAQ answer in between) keeps the buttons it had: they still act on
+        their own step, and each edit costs a message against Telegram's per-chat limit.
+        """
+        chat = self.applicant.chat_id
+        replies = list(self.replies)
+        own = [i for i, r in enumerate(replies) if r.chat_id == chat and not r.toast]
+        asks = [i for i in own if _asks_question(replies[i])]
+        tag = question_tag(self.applicant.user_id)
+        if own and (self.forget or self.applicant.state != self.started_in):
+            replies[own[0]] = replace(replies[own[0]], retire=tag)
+        if asks:
+            replies[asks[-1]] = replace(replies[asks[-1]], tag=tag)
+        return replies
 
     def today(self) -> date:
         """Today's date on the review's clock (it decides ages and numbers)."""
@@ -419,6 +474,14 @@ class Turn:
             and not (isinstance(event, Command) and event.name in ("lang", *PRIVACY_COMMANDS))
             and not (isinstance(event, ButtonPress) and event.data.startswith(("lang:", "del:")))
         ):
+            if self.roles() and event != ButtonPress(f"nav:{APPLY}"):
+                # Staff and reviewers get their own help (and may still choose to apply); a
+                # question of theirs the FAQ can answer is answered, as for anyone.
+                if isinstance(event, Text) and self.answer_faq_if_confident(event.text):
+                    return
+                asked = event.name if isinstance(event, Command) else None
+                self.role_help(asked=asked if asked in REVIEW_COMMANDS else None)
+                return
             if isinstance(event, Text):
                 self.answer_faq_if_confident(event.text)
             self.fire("ask_consent")
@@ -434,8 +497,32 @@ class Turn:
                 self.on_text(text)
             case FileUpload(file=file):
                 self.on_file(file)
+            case Unsupported(kind="edited"):
+                self.on_edited()
             case Unsupported(kind=kind):
                 self.refuse("problems/unsupported_message", kind=kind)
+
+    def on_edited(self) -> None:
+        """An answer edited in Telegram changes nothing: say how to change one instead."""
+        if self.in_flow():
+            self.refuse("problems/edited_message", in_flow=True)
+            return
+        self.say("problems/edited_message", in_flow=False)
+        self.prompt()
+
+    def role_help(self, asked: str | None = None) -> None:
+        """What a staff member, reviewer or admin can do, and where; before they have begun
+        an application, with a button to apply all the same."""
+        can_apply = self.state == states.NEW
+        self.say(
+            "role_help",
+            ((Button("button.apply", f"nav:{APPLY}"),),) if can_apply else (),
+            can_apply=can_apply,
+            roles=sorted(self.roles()),
+            review_group=self.service.review.chat_id is not None,
+            support_group=self.service.support_chat_id is not None,
+            asked=asked,
+        )
 
     def staff_event(self, event: Event) -> bool:
         """Staff and admin commands, their buttons and their typed input; False otherwise."""
@@ -446,7 +533,7 @@ class Turn:
             case ButtonPress(data=data) if data.split(":", 1)[0] in ("fa", "ua"):
                 scope, _, value = data.partition(":")
                 if not desk.on_button(scope, value):
-                    self.say("stale_button")
+                    self.stale()
             case Command(name="cancel") if self.applicant.staff_action:
                 desk.discard()
             case Text(text=text) if self.applicant.staff_action:
@@ -487,6 +574,11 @@ class Turn:
             "delete": lambda: self.service.privacy.ask_delete(self),
         }
         handler = handlers.get(name)
+        if handler is None and name in REVIEW_COMMANDS and REVIEWER in self.roles():
+            self.role_help(asked=name)
+            if self.in_flow():
+                self.prompt()
+            return
         if handler is None:
             self.say("unknown_command", name=name)
             self.prompt()
@@ -512,6 +604,8 @@ class Turn:
     def on_help(self) -> None:
         """List what the bot can do, then repeat the current question."""
         self.say("help", commands=list(COMMANDS))
+        if self.roles():
+            self.role_help()
         self.prompt()
 
     def on_status(self) -> None:
@@ -559,6 +653,10 @@ class Turn:
 
     def on_cancel(self) -> None:
         """Ask to confirm cancelling the application in progress (withdrawing, once sent)."""
+        if self.state == states.SUBMITTED:
+            # Sent already (a cancel tapped together with submit arrives here, too).
+            self.say("cancel_submitted", number=self._number())
+            return
         if not self.in_flow():
             self.say("nothing_to_cancel")
             self.prompt()
@@ -609,13 +707,12 @@ class Turn:
         elif scope == "lang" and value in LANGUAGES:
             self.applicant.language = value
             self.say("language_set")
-            if self.state == states.NEW:
+            if self.state == states.NEW and not self.roles():
                 self.fire("ask_consent")
             self.prompt()
             handled = True
         if not handled:
-            self.say("stale_button")
-            self.prompt()
+            self.stale()
 
     def on_consent(self, value: str) -> bool:
         """Record consent, or forget the applicant when they decline."""
@@ -657,7 +754,13 @@ class Turn:
         return True
 
     def on_nav(self, value: str) -> bool:
-        """Navigation buttons: back, summary, continue, skip, keep, submit, cancel, start."""
+        """Navigation buttons: back, summary, continue, skip, keep, submit, cancel, start.
+
+        Back, keep, skip and accept act on the step they were shown with, and only there.
+        """
+        value, _, shown_at = value.partition(":")
+        if value in STEP_ACTIONS and shown_at != self.state:
+            return False
         in_step = self.state in self.spec.steps
         if value == "back" and (in_step or self.state == states.SUMMARY):
             self.on_back()
@@ -670,8 +773,11 @@ class Turn:
             self.app.skipped.add(self.state)
             self.fire("advance")
             self.prompt()
-        elif value == "keep" and in_step and not self.model.pending(self.state):
-            self.fire("advance")
+        elif value == "keep" and in_step:
+            return self.on_keep()
+        elif value == APPLY and self.state == states.NEW:
+            self.fire("ask_consent")
+            self.say("welcome")
             self.prompt()
         elif value == "edit" and self.state == states.SUMMARY:
             self.say("edit_choose", self.edit_buttons())
@@ -693,6 +799,32 @@ class Turn:
             return False
         return True
 
+    def on_keep(self) -> bool:
+        """Keep what the step already has: the whole answer (then the next question), or,
+        part way through a document step, the file already received for the item asked now
+        (then the next item)."""
+        step = self.spec.steps[self.state]
+        if not self.model.pending(step.id):
+            self.fire("advance")
+            self.prompt()
+            return True
+        slot = self.kept_slot(step)
+        if slot is None:
+            return False
+        missing = [i for i, s in enumerate(step.slots) if s not in self.app.documents]
+        later = [i for i in missing if i > self.applicant.slot_index]
+        self.applicant.slot_index = (later or missing)[0]
+        self.say_received(step, [slot], kept=True)
+        return True
+
+    def kept_slot(self, step: Step) -> str | None:
+        """The document item asked for now, when a file for it is already kept and may be used
+        as it is (not when a reviewer asked for the step to be redone)."""
+        if step.kind != "document" or not self.model.pending(step.id) or step.id in self.app.redo:
+            return None
+        slot = self._slot(step)
+        return slot if slot in self.app.documents else None
+
     def on_edit(self, target: str) -> bool:
         """Jump from the summary to one item to change it."""
         if target == states.CATEGORY and self.resubmitting():
@@ -710,12 +842,15 @@ class Turn:
         step = self.spec.steps.get(self.state)
         question = looks_like_question(text)
         if step is None or step.kind != "text":
-            if self.try_faq(text, offer_help=question):
+            # Where a file or a tap is awaited, a statement ("my ID card is here") is most
+            # likely about that: the FAQ answers it only when it is sure.
+            sure = step is not None and not question
+            if self.try_faq(text, offer_help=question, sure=sure):
                 return
             if self.state in (states.SUBMITTED, states.IDLE):
                 self.prompt()
             elif step is not None and step.kind == "document":
-                self.refuse("problems/expected_file")
+                self.refuse("problems/expected_file", slot=self._slot(step))
             else:
                 self.refuse("problems/use_buttons")
             return
@@ -767,12 +902,17 @@ class Turn:
         match = self.faq_match(text)
         return match is not None and match.entry_id is not None and self.answer_faq(match.entry_id)
 
-    def try_faq(self, text: str, *, offer_help: bool, could_be_answer: bool = False) -> bool:
+    def try_faq(
+        self, text: str, *, offer_help: bool, could_be_answer: bool = False, sure: bool = False
+    ) -> bool:
         """Answer from the FAQ (then repeat the question), or, for a question it cannot
         answer, say so and offer the closest entries and a person. When the text could also
-        be the current step's answer, a button takes it as that."""
+        be the current step's answer, a button takes it as that. With `sure`, only a match
+        scoring at least the matcher's `sure` level is answered."""
         match = self.faq_match(text)
         if match is None:
+            return False
+        if sure and match.score < self.faq_matcher().settings.sure:
             return False
         if match.entry_id is not None and self.answer_faq(match.entry_id):
             if could_be_answer:
@@ -789,7 +929,11 @@ class Turn:
         """Keep the text, in case it was meant as the answer after all."""
         self.applicant.pending_text = text
         self.applicant.pending_action = ACCEPT
-        self.say("use_as_answer", ((Button("button.use_as_answer", "nav:accept"),),), text=text)
+        self.say(
+            "use_as_answer",
+            ((Button("button.use_as_answer", self.step_data("accept")),),),
+            text=text,
+        )
 
     def prompt_after_answer(self) -> None:
         """Return to where the applicant was, unless there is nothing to return to."""
@@ -832,7 +976,7 @@ class Turn:
             rows.append((Button("button.ask_person", "human:ask"),))
             actions.add(ASK_PERSON)
         if could_be_answer:
-            rows.append((Button("button.use_as_answer", "nav:accept"),))
+            rows.append((Button("button.use_as_answer", self.step_data("accept")),))
             actions.add(ACCEPT)
         if actions:
             self.applicant.pending_text = text
@@ -888,7 +1032,7 @@ class Turn:
             Reply(
                 template="support/question",
                 chat_id=self.service.support_chat_id,
-                language=DEFAULT_LANGUAGE,
+                language=self.service.team_language,
                 context={"ticket": ticket, "question": question, "language": language},
             )
         )
@@ -973,10 +1117,41 @@ class Turn:
         if self.applicant.slot_index < len(step.slots):
             # The first photo of an album gets no answer: the rest of it is on its way.
             if incoming.group_id is None or continuing_album:
-                self.prompt()
+                self.say_received(step, [slot])
             return
         self.fire("advance")
         self.prompt()
+        self.acknowledge(list(step.slots))
+
+    def say_received(self, step: Step, slots: list[str], *, kept: bool = False) -> None:
+        """Confirm the items just received (or kept) and ask briefly for the next one."""
+        next_slot = self._slot(step)
+        self.say(
+            "document_received",
+            self.step_buttons(),
+            acknowledged=slots,
+            ack_kept=kept,
+            then=None,
+            next_slot=next_slot,
+            slot_number=min(self.applicant.slot_index, len(step.slots) - 1) + 1,
+            slot_count=len(step.slots),
+            next_received=next_slot in self.app.documents,
+        )
+
+    def acknowledge(self, slots: list[str]) -> None:
+        """Confirm a completed document step at the top of the next question (one message,
+        not two: each counts against Telegram's per-chat pace)."""
+        question = self.replies[-1]
+        self.replies[-1] = replace(
+            question,
+            template="document_received",
+            context={
+                **question.context,
+                "acknowledged": slots,
+                "ack_kept": False,
+                "then": question.template,
+            },
+        )
 
     def needed_slots(self) -> set[str]:
         """The document slots the applicant's current answers call for."""
@@ -1060,6 +1235,9 @@ class Turn:
     def prompt(self) -> None:
         """Ask the current question again (or say where things stand)."""
         if self.state == states.NEW:  # nothing asked yet: the first question is the consent
+            if self.roles():
+                self.role_help()  # staff and reviewers: their own help, and a button to apply
+                return
             self.fire("ask_consent")
             self.say("welcome")
         state = self.state
@@ -1098,6 +1276,7 @@ class Turn:
                 slot_number=min(self.applicant.slot_index, len(step.slots) - 1) + 1,
                 slot_count=len(step.slots),
                 received=[s for s in step.slots if s in app.documents],
+                kept=self.kept_slot(step) is not None,
             )
         self.say(f"steps/{step.id}", self.step_buttons(), **context)
 
@@ -1119,10 +1298,17 @@ class Turn:
                 tuple(Button(f"choice.{step.id}.{c}", f"pick:{step.id}:{c}") for c in step.choices)
             )
         if not self.model.pending(step.id):
-            rows.append((Button("button.keep", "nav:keep"),))
+            rows.append((Button("button.keep", self.step_data("keep")),))
+        elif self.kept_slot(step) is not None:
+            rows.append((Button("button.keep_document", self.step_data("keep")),))
         elif step.kind == "document" and self.model.is_optional(step.id):
-            rows.append((Button("button.skip", "nav:skip"),))
-        rows.append(NAV_ROW)
+            rows.append((Button("button.skip", self.step_data("skip")),))
+        rows.append(
+            (
+                Button("button.back", self.step_data("back")),
+                Button("button.summary", "nav:summary"),
+            )
+        )
         return tuple(rows)
 
     def summary_buttons(self) -> tuple[tuple[Button, ...], ...]:
@@ -1173,6 +1359,11 @@ class Turn:
 
     def _number(self) -> str | None:
         return self.applicant.application.number if self.applicant.application else None
+
+
+def _asks_question(reply: Reply) -> bool:
+    """True when the reply carries buttons of the application flow (it asks a question)."""
+    return any(button.data.startswith(FLOW_SCOPES) for row in reply.buttons for button in row)
 
 
 def _first_question(entry: FaqEntry, language: str) -> str:

@@ -34,7 +34,9 @@ class Reply:
     `template` names a file in dialogs/templates; `source`, when given, is a template text
     (an FAQ answer) rendered in its place with the same environment. `attachments` follow the
     message as replies to it. `tag` names the sent message so a later reply with `edit` can
-    change it in place (a new message is sent when there is nothing to edit). `force_reply`
+    change it in place (a new message is sent when there is nothing to edit); `retire` names an
+    earlier message whose buttons are taken away before this one is sent (the question it
+    asked has been answered, so its buttons would no longer mean what they said). `force_reply`
     opens the reply box (how a reviewer in a group types a comment); `toast` shows the text
     briefly to whoever pressed the button instead of posting it (`alert`: in a box that stays
     until dismissed).
@@ -49,6 +51,7 @@ class Reply:
     attachments: tuple[Attachment, ...] = ()
     tag: str | None = None
     edit: bool = False
+    retire: str | None = None
     force_reply: bool = False
     toast: bool = False
     alert: bool = False

@@ -497,6 +497,9 @@ class GroupAction:
                     self.queue()
                 else:
                     self.show(args.strip())
+            case Command(name="help" | "start"):
+                roles = roles_of(self.user.user_id, self.uow.roles, self.desk.service.admin_ids)
+                self.say("review/help", is_reviewer=REVIEWER in roles)
             case ButtonPress(data=data) if data.startswith("rv:"):
                 self.on_button(data)
             case ButtonPress():
@@ -828,4 +831,4 @@ class GroupAction:
         turn.announce(outcome)
         self.obsolete_keys += turn.obsolete_keys
         self.desk.record(self.uow, app, "notified", None, outcome=outcome)
-        self.replies += turn.replies
+        self.replies += turn.outgoing()

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cardbot.core.clock import local_time
 from cardbot.core.faq import ENTRY_ID, FAQ_LANGUAGES, MAX_LISTED, FaqEntry
 from cardbot.core.replies import Button
 from cardbot.core.roles import ADMIN, ASSIGNABLE_ROLES, STAFF, roles_of
@@ -191,7 +192,7 @@ class StaffDesk:
                 "revision": r.revision,
                 "author": r.author_id,
                 "note": r.note,
-                "at": r.created_at.strftime("%Y-%m-%d %H:%M"),
+                "at": local_time(r.created_at).strftime("%Y-%m-%d %H:%M"),
             }
             for r in history
         ]

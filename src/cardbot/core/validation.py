@@ -21,6 +21,9 @@ MAX_DAILY_CALLS = 1_000_000
 _NAME = re.compile(r"^[^\W\d_]+(?:[ ·.'\-][^\W\d_]+)*\.?$")
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,17}$")
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# Punctuation found in registered company names, in ASCII and full-width forms.
+COMPANY_NAME_PUNCTUATION = frozenset("&.,'’()（）·-–—/＆、，．+")
+_REPEATED_SYMBOL = re.compile(r"[^\w\s.]{2}|\.{2}")
 _USCC = re.compile(rf"^[{_USCC_ALPHABET}]{{2}}\d{{6}}[{_USCC_ALPHABET}]{{10}}$")
 
 
@@ -110,7 +113,9 @@ def phone(text: str, answers: Mapping[str, str], today: date) -> Verdict:
 
 
 def company_name(text: str, answers: Mapping[str, str], today: date) -> Verdict:
-    """A company name: 2 to 100 characters, containing letters, not just punctuation."""
+    """A company name: 2 to 100 characters, mostly letters; besides letters, digits and
+    spaces only the punctuation registered names use (`Acme & Co., Ltd.`, `北京某某（集团）`),
+    so markup such as `<b>x</b> & <script>` and runs of symbols are refused."""
     name = clean_line(text)
     letters = sum(1 for c in name if c.isalpha())
     if len(name) > MAX_COMPANY_NAME_LENGTH:
@@ -118,6 +123,13 @@ def company_name(text: str, answers: Mapping[str, str], today: date) -> Verdict:
             problem="invalid_company_name",
             details={"reason": "too_long", "limit": str(MAX_COMPANY_NAME_LENGTH)},
         )
+    symbols = [c for c in name if not (c.isalnum() or c.isspace())]
+    if (
+        any(c not in COMPANY_NAME_PUNCTUATION for c in symbols)
+        or len(symbols) > letters / 2
+        or _REPEATED_SYMBOL.search(name)
+    ):
+        return Verdict(problem="invalid_company_name", details={"reason": "symbols"})
     if letters < 2 or letters < len(name) / 3:
         return Verdict(problem="invalid_company_name", details={"reason": "format"})
     return Verdict(value=name)

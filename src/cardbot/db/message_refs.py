@@ -24,3 +24,14 @@ class SqlMessageRefs:
         with self._sessions() as session:
             session.merge(MessageRefRow(tag=tag, chat_id=chat_id, message_id=message_id))
             session.commit()
+
+    def take(self, tag: str) -> tuple[int, int] | None:
+        """The (chat id, message id) remembered under `tag`, forgotten as it is returned."""
+        with self._sessions() as session:
+            row = session.get(MessageRefRow, tag)
+            if row is None:
+                return None
+            ref = (row.chat_id, row.message_id)
+            session.delete(row)
+            session.commit()
+            return ref

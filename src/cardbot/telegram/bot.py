@@ -49,6 +49,7 @@ from cardbot.runtime import Runtime
 from cardbot.storage.leftovers import remove_leftovers
 from cardbot.telegram.flood import FloodGate
 from cardbot.telegram.mapping import carries_file, to_incoming, update_key, user_ref
+from cardbot.telegram.pace import ChatPace
 from cardbot.telegram.processor import PerUserUpdateProcessor
 from cardbot.telegram.retry import retrying
 
@@ -62,6 +63,14 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
+# A send that times out may still have been delivered, and sending it again shows it twice.
+# So the client waits for as long as an overloaded Bot API may take to answer (it answers a
+# sendMessage in well under a second normally), rather than PTB's default 5 s; a document of
+# up to 20 MB gets as long to upload. See docs/deploy.md.
+READ_TIMEOUT = 30.0
+WRITE_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0
+POOL_TIMEOUT = 10.0
 
 
 def sweep_downloads(folder: Path, older_than: float = STALE_DOWNLOAD_SECONDS) -> int:
@@ -88,9 +97,11 @@ class TelegramBridge:
         self.runtime = runtime
         self.incoming_dir = runtime.settings.data_dir / "incoming"
         self.incoming_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        sweep_downloads(self.incoming_dir)
+        # One process per data folder: whatever is here is a plain upload a killed run left.
+        sweep_downloads(self.incoming_dir, older_than=0)
         settings = runtime.settings
         self.flood = FloodGate(settings.flood_burst, settings.flood_per_second)
+        self.pace = ChatPace()
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update: apply the event, acknowledge a button press, send the replies."""
@@ -126,8 +137,7 @@ class TelegramBridge:
                 toast = next((m for m in messages if m.toast), None)
                 messages = [m for m in messages if not m.toast]
                 answered = await self._answer(query, toast)
-            for message in messages:
-                await self.deliver(context.bot, message)
+            await self._deliver_all(context.bot, replies, messages)
         finally:
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -164,8 +174,34 @@ class TelegramBridge:
 
     async def send(self, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
         """Render and send each reply, in order."""
-        for reply in replies:
-            await self.deliver(context.bot, self.runtime.renderer.render(reply))
+        messages = [self.runtime.renderer.render(reply) for reply in replies]
+        await self._deliver_all(context.bot, replies, messages)
+
+    async def _deliver_all(
+        self, bot: Bot, replies: list[Reply], messages: list[RenderedMessage]
+    ) -> None:
+        """Deliver the messages in order, then take the buttons away from the messages the
+        replies retire (answered questions). Those are looked up first, as a new question takes
+        over their name; they are edited last, so the new question is never held up by it."""
+        refs = self.runtime.message_refs
+        retired = []
+        for tag in dict.fromkeys(r.retire for r in replies if r.retire is not None):
+            ref = await asyncio.to_thread(refs.take, tag)
+            if ref is not None:
+                retired.append((tag, ref))
+        for message in messages:
+            await self.deliver(bot, message)
+        for tag, (chat_id, message_id) in retired:
+            if not self.pace.has_room(chat_id):
+                log.info("buttons of %s left: the chat is busy", tag)
+                continue
+            self.pace.record(chat_id)
+            try:
+                await bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=message_id, reply_markup=None
+                )
+            except TelegramError as exc:  # gone, or without buttons already: left as it is
+                log.info("buttons of %s not removed: %s", tag, exc.__class__.__name__)
 
     async def deliver(self, bot: Bot, message: RenderedMessage) -> None:
         """Send (or edit in place) one rendered message, then its attachments."""
@@ -184,7 +220,9 @@ class TelegramBridge:
                 return
         for piece in pieces[:-1]:  # too long for one message: the buttons go with the last
             await self._send_text(bot, message.chat_id, piece, None)
+            self.pace.record(message.chat_id)
         sent = await self._send_text(bot, message.chat_id, pieces[-1], markup)
+        self.pace.record(message.chat_id)
         if message.tag is not None:
             await asyncio.to_thread(refs.put, message.tag, message.chat_id, sent.message_id)
         if message.attachments:
@@ -269,6 +307,7 @@ class TelegramBridge:
                         reply_parameters=reply,
                     )
                 await retrying(call)
+                self.pace.record(chat_id)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update without its content, and tell the applicant to try again."""
@@ -320,6 +359,10 @@ def build_application(runtime: Runtime) -> BotApplication:
         .token(settings.require_token())
         .base_url(f"{settings.bot_api_url}/bot")
         .base_file_url(f"{settings.bot_api_url}/file/bot")
+        .read_timeout(READ_TIMEOUT)
+        .write_timeout(WRITE_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .pool_timeout(POOL_TIMEOUT)
         .concurrent_updates(PerUserUpdateProcessor())
         .rate_limiter(
             CountingRateLimiter(
