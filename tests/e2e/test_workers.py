@@ -248,7 +248,9 @@ async def test_two_webhook_workers_end_every_application_as_one_worker_would(
     assert len(numbers) == len(people)
     # A duplicate that reaches a worker after the update was handled gets the current question
     # again, and its button press was answered already; those extra questions can also run
-    # into the per-chat limit (429, retried: every application above is complete). Nothing
-    # else is refused.
+    # into the per-chat limit (429, retried: every application above is complete). Taking the
+    # buttons off an answered question is best effort and never retried: two workers pacing
+    # each chat on their own can also run it into the limit. Nothing else is refused.
     refused = {(method, status) for method, status, _ in api.errors}
-    assert refused <= {("answerCallbackQuery", 400), ("sendMessage", 429)}, api.errors
+    allowed = {("answerCallbackQuery", 400), ("sendMessage", 429), ("editMessageReplyMarkup", 429)}
+    assert refused <= allowed, api.errors
