@@ -382,7 +382,11 @@ def _chat(settings: Settings, lang: str | None, user_id: int) -> int:
     runtime = build_runtime(settings)
     try:
         chat = ConsoleChat(
-            runtime.service, runtime.renderer, sys.stdout, user_id=user_id, language_code=lang
+            runtime.terminal_core(),
+            runtime.renderer,
+            sys.stdout,
+            user_id=user_id,
+            language_code=lang,
         )
         chat.run(sys.stdin)
     except KeyboardInterrupt:

@@ -16,14 +16,17 @@ from cardbot.content.faq_files import load_faq, load_negatives
 from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
 from cardbot.core.conversation import ConversationService
+from cardbot.core.events import Incoming, UserRef
 from cardbot.core.faq import FaqEntry
 from cardbot.core.faq_service import FaqService
 from cardbot.core.ports import ConcurrentUpdateError, UnitOfWork
+from cardbot.core.replies import Reply
 from cardbot.core.spec import DialogSpec
 from cardbot.db.inbox import SqlInbox
 from cardbot.db.message_refs import SqlMessageRefs
 from cardbot.db.migrate import upgrade
 from cardbot.db.models import DocumentBlobRow
+from cardbot.db.reply_outbox import ReplyQueue
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
 from cardbot.metrics import Metrics
@@ -52,14 +55,40 @@ class Runtime:
     renderer: Renderer
     executor: ThreadPoolExecutor
     inbox: SqlInbox
+    replies: ReplyQueue
     message_refs: SqlMessageRefs
     sessions: sessionmaker[Session]
     metrics: Metrics = field(default_factory=Metrics)
+    closed: bool = False
+
+    def terminal_core(self) -> ShownAtOnce:
+        """The service as the terminal chat uses it (replies printed at once, not queued)."""
+        return ShownAtOnce(self.service, self.replies)
 
     def close(self) -> None:
         """Release database connections and the worker threads."""
         self.executor.shutdown(wait=True)
+        self.closed = True  # nothing more is sent: what waits in the outbox, the next start sends
         self.engine.dispose()
+
+
+class ShownAtOnce:
+    """The conversation service for the terminal chat, which prints the replies as the core
+    returns them: what the outbox keeps of them counts as sent and is deleted."""
+
+    def __init__(self, service: ConversationService, queue: ReplyQueue) -> None:
+        self.service = service
+        self.queue = queue
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        """Apply one event and return its replies, taking them out of the outbox."""
+        replies = self.service.handle(incoming)
+        self.queue.discard_for(incoming.key)
+        return replies
+
+    def language_of(self, user: UserRef) -> str:
+        """The language the applicant chose, or the one their settings suggest."""
+        return self.service.language_of(user)
 
 
 @dataclass(frozen=True)
@@ -153,7 +182,7 @@ def build_runtime(
     clock = SystemClock()
 
     def unit_of_work() -> UnitOfWork:
-        return SqlUnitOfWork(sessions, clock)
+        return SqlUnitOfWork(sessions, clock, key)
 
     calendar = ChinaWorkingCalendar()
     faq = FaqService(spec, calendar, renderer.source_problem, content.negatives)
@@ -191,6 +220,7 @@ def build_runtime(
         renderer=renderer,
         executor=executor,
         inbox=SqlInbox(engine, key),
+        replies=ReplyQueue(engine, key),
         message_refs=SqlMessageRefs(sessions),
         sessions=sessions,
         metrics=Metrics(engine),

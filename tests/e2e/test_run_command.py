@@ -99,7 +99,7 @@ async def test_killed_mid_application_restarts_with_everything_acknowledged(
         )
         await api.wait_idle(quiet=0.5)
         # An update not yet confirmed when the process died is delivered again: it is not
-        # applied twice, the current question is simply asked again.
+        # applied twice, and only its replies still waiting in the outbox are sent (once).
         for repeated in api.messages_to(person.user.id)[
             api.messages_to(person.user.id).index(person.last) + 1 :
         ]:

@@ -684,7 +684,7 @@ async def test_sigkill_loses_no_acknowledged_update(api: BotApiStandIn, tmp_path
         (after_photo,) = await slow.replies(1)
         assert "国徽面" in after_photo.plain
         # An update applied but not yet answered when the process died is not applied again:
-        # the current question (here: consent) is asked again.
+        # its replies (here: the consent question) wait in the outbox and are sent once.
         await api.wait_until(
             lambda: all(
                 any("个人信息" in m.plain for m in api.messages_to(user.id)) for user in users

@@ -1140,6 +1140,10 @@ class BotApiStandIn:
         name = "*" if method == "*" else self._METHODS[method.lower()]
         self._faults.append(_Fault(name, status, times, retry_after, description))
 
+    def recover(self) -> None:
+        """Telegram is back: drop every failure still planned with `fail`."""
+        self._faults.clear()
+
     def answer_slowly(self, method: str, seconds: float, times: int = 1) -> None:
         """Carry out the next `times` calls of `method` at once, but answer them only after
         `seconds` (an overloaded Telegram: the message is delivered, the answer is late)."""

@@ -26,6 +26,7 @@ from cardbot.core.model import (
     SupportTicket,
     UnansweredQuestion,
 )
+from cardbot.core.replies import Reply, decode_reply, encode_reply
 
 
 @dataclass
@@ -43,6 +44,9 @@ class MemoryDatabase:
     tickets: dict[int, SupportTicket] = field(default_factory=dict)
     audit: list[AuditEvent] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    # The reply outbox: (row id, update key, the reply as stored JSON), in order.
+    messages: list[tuple[int, str | None, str]] = field(default_factory=list)
+    next_message_id: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     applications: dict[int, Application] = field(default_factory=dict)
     # One entry per commit that asked to wipe deleted data: whether it was thorough.
     wipes: list[bool] = field(default_factory=list)
@@ -79,6 +83,31 @@ class MemoryOutbox:
 
     def add(self, payload: dict[str, Any]) -> None:
         self.pending.append(payload)
+
+
+class MemoryReplyOutbox:
+    """The reply outbox in memory, kept on commit; each reply is stored as the SQL outbox
+    stores it and must come back equal (a context that does not survive fails at once)."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+        self.pending: list[tuple[int, str | None, str]] = []
+
+    def add(self, reply: Reply, update_key: str | None) -> None:
+        text = encode_reply(reply)
+        assert decode_reply(text) == reply, f"{reply.template} does not survive the outbox"
+        self.pending.append((next(self.db.next_message_id), update_key, text))
+
+    def pending_for(self, update_key: str) -> list[Reply]:
+        rows = [*self.db.messages, *self.pending]
+        return [decode_reply(text) for _id, key, text in rows if key == update_key]
+
+
+def deliver_outbox(db: MemoryDatabase) -> list[Reply]:
+    """What a sender does: take every waiting reply, in order (they count as sent)."""
+    replies = [decode_reply(text) for _id, _key, text in db.messages]
+    db.messages.clear()
+    return replies
 
 
 class MemoryFaqRepository:
@@ -184,6 +213,7 @@ class MemoryUnitOfWork:
         self.support = MemorySupportRepository(db)
         self.audit = MemoryAuditLog(db)
         self.outbox = MemoryOutbox()
+        self.messages = MemoryReplyOutbox(db)
         self._applicants: dict[int, Applicant | None] = {}
         self._processed: dict[str, datetime] = {}
         self._counters: dict[int, int] = {}
@@ -384,7 +414,8 @@ class MemoryUnitOfWork:
         self.db.counters.update(self._counters)
         self.db.audit += self.audit.pending
         self.db.outbox += self.outbox.pending
-        self.audit.pending, self.outbox.pending = [], []
+        self.db.messages += self.messages.pending
+        self.audit.pending, self.outbox.pending, self.messages.pending = [], [], []
         self.db.commits += 1
         self._applicants.clear()
         if self._wipe is not None:

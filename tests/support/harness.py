@@ -28,8 +28,15 @@ from cardbot.core.faq_service import FaqService
 from cardbot.core.model import Applicant
 from cardbot.core.ports import DocumentStore, UnitOfWork
 from cardbot.core.replies import Reply
+from cardbot.db.reply_outbox import ReplyQueue
 from tests.support import files
-from tests.support.fakes import FixedClock, MemoryDatabase, MemoryDocumentStore, MemoryUnitOfWork
+from tests.support.fakes import (
+    FixedClock,
+    MemoryDatabase,
+    MemoryDocumentStore,
+    MemoryUnitOfWork,
+    deliver_outbox,
+)
 
 DIALOGS = Path(__file__).resolve().parents[2] / "dialogs"
 FAQ = Path(__file__).resolve().parents[2] / "faq"
@@ -94,6 +101,7 @@ class Harness:
         self.user = UserRef(user_id=1001, chat_id=1001, language_code="zh-hans")
         self.last: RenderedMessage | None = None
         self.sent: list[Reply] = []  # the replies of the last event, as the core returned them
+        self.delivered: list[Reply] = []  # what the outbox held after the last event
         self._keys = itertools.count(1)
         self._run = uuid.uuid4().hex[:8]
         self._files = itertools.count(1)
@@ -102,10 +110,26 @@ class Harness:
         """Send one event; every reply is rendered (so a broken template fails the test)."""
         incoming = Incoming(key or f"test:{self._run}:{next(self._keys)}", self.user, event)
         self.sent = self.service.handle(incoming)
+        self.delivered = self.deliver_outbox()  # as the bridge sends and deletes them
         rendered = [self.renderer.render(reply) for reply in self.sent]
         if rendered:
             self.last = rendered[-1]
         return rendered
+
+    def deliver_outbox(self) -> list[Reply]:
+        """Take what waits in the outbox (in memory or in the SQL database), as sent."""
+        with self.unit_of_work() as uow:
+            session = getattr(uow, "session", None)
+        if session is None:
+            return deliver_outbox(self.db)
+        queue = ReplyQueue(session.get_bind())
+        sent = []
+        while chats := queue.chats_waiting():
+            for chat_id in chats:
+                for pending in queue.claim(chat_id, "harness"):
+                    sent.append(pending.reply)
+                    queue.sent(pending.id, "harness")
+        return sent
 
     def text(self, text: str) -> list[RenderedMessage]:
         """Type a message."""

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cardbot.content.render import RenderedMessage
-from cardbot.core.events import Command, Text, Unsupported
+from cardbot.core.events import Command, Incoming, Text, Unsupported
+from cardbot.core.replies import decode_reply
 from tests.support import files
+from tests.support.fakes import deliver_outbox
 from tests.support.harness import DIALOGS, VALID_ID, VALID_PHONE, VALID_USCC, Harness
 
 
@@ -393,9 +395,10 @@ def test_same_delivery_twice_is_applied_once(chat: Harness) -> None:
     chat.start_as("individual")
 
     first = chat.send(Text("张三"), key="tg:77")
+    assert chat.delivered == chat.sent, "every reply went through the outbox"
     again = chat.send(Text("王五"), key="tg:77")
     assert "证件类型" in first[-1].text
-    assert [r.text for r in again] == [first[-1].text], "the question is asked again"
+    assert again == [] and chat.delivered == [], "what was sent is not sent again"
     assert chat.state == "id_type"
     assert chat.applicant.application is not None
     assert chat.applicant.application.answers["full_name"] == "张三"
@@ -681,6 +684,28 @@ def test_numbers_and_ages_follow_the_date_in_china(tmp_path: Path) -> None:
     chat.press("nav:submit")
     app = chat.applicant.application
     assert app is not None and app.number == "DX-2027-000001"
+
+
+def test_a_repeated_delivery_gives_back_only_its_replies_still_waiting(chat: Harness) -> None:
+    chat.start_as("individual")
+    incoming = Incoming("tg:78", chat.user, Text("张三"))
+    first = chat.service.handle(incoming)  # committed; the sender died before sending
+    assert [decode_reply(text) for _id, _key, text in chat.db.messages] == first
+
+    again = chat.service.handle(incoming)
+
+    assert again == first, "the waiting replies, not a new question"
+    assert chat.state == "id_type" and chat.applicant.application is not None
+    assert chat.applicant.application.answers["full_name"] == "张三"
+    assert deliver_outbox(chat.db) == first
+    assert chat.service.handle(incoming) == [], "once sent, a repeat says nothing"
+
+
+def test_toasts_stay_out_of_the_outbox(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.press("consent:yes")  # an old button: answered by a toast
+    assert chat.sent and all(reply.toast for reply in chat.sent)
+    assert chat.delivered == []
 
 
 def test_deliveries_are_remembered_for_a_week_then_forgotten(chat: Harness) -> None:

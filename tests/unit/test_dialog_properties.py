@@ -305,9 +305,11 @@ class DialogMachine(RuleBasedStateMachine):
             silent = isinstance(event, GroupReply) or (
                 isinstance(event, FileUpload) and event.file.group_id is not None
             )
-            # A repeat asks the current question again: there is none before consent is asked.
-            unasked = before.get(user.user_id) is None or before[user.user_id].state == NEW
-            assert silent or (repeat and unasked), f"no reply to {event!r}"
+            assert silent or repeat, f"no reply to {event!r}"
+        # Everything said but toasts went through the outbox, in order; a repeat says nothing
+        # more (what it said was sent: the harness delivers the outbox after each event).
+        assert self.h.delivered == [r for r in self.h.sent if not r.toast]
+        assert repeat is None or replies == [], f"a repeat of {event!r} said something again"
         for applicant in after.values():
             self.check_state(applicant)
         self.check_documents_stored(after)

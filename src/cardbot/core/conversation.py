@@ -30,7 +30,7 @@ from cardbot.core.files import check_file
 from cardbot.core.flow import FlowMachine, FlowModel
 from cardbot.core.log_context import about_application
 from cardbot.core.model import DECIDED_STATUSES, Applicant, Application, Status, StoredDocument
-from cardbot.core.ports import Clock, ConcurrentUpdateError, DocumentStore, UnitOfWork
+from cardbot.core.ports import Clock, ConcurrentUpdateError, DocumentStore, UnitOfWork, post
 from cardbot.core.privacy import PRIVACY_COMMANDS, RETENTION_DAYS, PrivacyDesk
 from cardbot.core.replies import Button, Reply
 from cardbot.core.review import REVIEW_COMMANDS, ReviewDesk
@@ -131,7 +131,9 @@ class ConversationService:
         self.privacy = PrivacyDesk(self, retention_days)
 
     def handle(self, incoming: Incoming) -> list[Reply]:
-        """Apply one event and return the replies; a repeated delivery asks the question again.
+        """Apply one event and return the replies, every one but toasts also written to the
+        outbox in the same transaction; a repeated delivery changes nothing and returns only
+        its replies still waiting in the outbox (none once they were sent).
 
         When another worker changed the same applicant at the same moment, the event is
         applied again on the fresh state (a few times at most).
@@ -182,7 +184,7 @@ class ConversationService:
         try:
             with self.unit_of_work() as uow:
                 if not uow.claim_update(incoming.key):
-                    return self._repeat_question(uow, incoming.user)
+                    return uow.messages.pending_for(incoming.key)
                 applicant = uow.load_applicant(incoming.user.user_id) or _new_applicant(
                     incoming.user
                 )
@@ -193,56 +195,52 @@ class ConversationService:
                     uow.delete_applicant(applicant.user_id)
                 else:
                     uow.save_applicant(applicant)
+                replies = post(uow, turn.outgoing(), incoming.key)
                 uow.commit()
         except BaseException:
             if turn is not None:
                 self.delete_quietly(turn.stored_keys)
             raise
         self.delete_quietly(turn.obsolete_keys)
-        return turn.outgoing()
+        return replies
 
     def _relay_support_reply(self, key: str, staff: UserRef, event: GroupReply) -> list[Reply]:
         """Pass a staff member's answer in the support group on to the applicant who asked."""
         found = TICKET_REFERENCE.search(event.replied_to)
         group = staff.chat_id
         with self.unit_of_work() as uow:
-            if found is None or not uow.claim_update(key):
+            if found is None:
                 return []
+            if not uow.claim_update(key):
+                return uow.messages.pending_for(key)
             number = int(found.group(1))
+            replies: list[Reply]
             if STAFF not in roles_of(staff.user_id, uow.roles, self.admin_ids):
                 log.warning(
                     "support reply to #Q%s refused: user %s is not staff", number, staff.user_id
                 )
+                replies = post(uow, [Reply("support/not_staff", group, self.team_language)], key)
                 uow.commit()
-                return [Reply("support/not_staff", group, self.team_language)]
+                return replies
             ticket = uow.support.ticket(number)
             # A ticket is erased with its applicant's data (/delete): say so, not nothing.
             applicant = uow.load_applicant(ticket.user_id) if ticket is not None else None
             if ticket is None or applicant is None:
+                context = {"ticket": number}
+                gone = Reply("support/applicant_gone", group, self.team_language, context)
+                replies = post(uow, [gone], key)
                 uow.commit()
-                return [
-                    Reply("support/applicant_gone", group, self.team_language, {"ticket": number})
-                ]
+                return replies
             turn = Turn(self, applicant, uow)
             turn.say("support_answer", answer=event.text[:MAX_RELAYED_ANSWER])
             turn.prompt_after_answer()
             ticket.status = "answered"
             uow.support.update_ticket(ticket)
             uow.save_applicant(applicant)
+            relayed = Reply("support/relayed", group, self.team_language, {"ticket": ticket.id})
+            replies = post(uow, [*turn.outgoing(), relayed], key)
             uow.commit()
-        return [
-            *turn.outgoing(),
-            Reply("support/relayed", group, self.team_language, {"ticket": ticket.id}),
-        ]
-
-    def _repeat_question(self, uow: UnitOfWork, user: UserRef) -> list[Reply]:
-        """For a delivery handled before: its replies may have been lost, so ask again."""
-        applicant = uow.load_applicant(user.user_id)
-        if applicant is None:
-            return []
-        turn = Turn(self, applicant, uow)
-        turn.prompt()
-        return turn.outgoing()
+        return replies
 
     def delete_quietly(self, keys: list[str]) -> None:
         """Remove documents no longer needed; one already gone is not an error."""

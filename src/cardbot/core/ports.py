@@ -17,6 +17,7 @@ from cardbot.core.model import (
     SupportTicket,
     UnansweredQuestion,
 )
+from cardbot.core.replies import Reply
 
 
 class ConcurrentUpdateError(Exception):
@@ -148,6 +149,19 @@ class Outbox(Protocol):
         ...
 
 
+class ReplyOutbox(Protocol):
+    """What the bot says, written in the transaction of the change it follows and kept until
+    a sender has delivered it (the sender takes it from the store, not through this port)."""
+
+    def add(self, reply: Reply, update_key: str | None) -> None:
+        """Queue one message answering the delivery `update_key` (None: a background job)."""
+        ...
+
+    def pending_for(self, update_key: str) -> list[Reply]:
+        """The messages answering `update_key` that are not sent yet, in order."""
+        ...
+
+
 class UnitOfWork(ApplicationIndex, Protocol):
     """One transaction over the applicant store; nothing is kept unless committed."""
 
@@ -156,6 +170,7 @@ class UnitOfWork(ApplicationIndex, Protocol):
     support: SupportRepository
     audit: AuditLog
     outbox: Outbox
+    messages: ReplyOutbox
 
     def __enter__(self) -> Self: ...
 
@@ -233,6 +248,15 @@ class UnitOfWork(ApplicationIndex, Protocol):
     def commit(self) -> None:
         """Make every change of this unit of work permanent."""
         ...
+
+
+def post(uow: UnitOfWork, replies: list[Reply], update_key: str | None) -> list[Reply]:
+    """Write every reply but toasts to the outbox of `uow` (to be sent once it commits, in this
+    order); returns `replies`. A toast answers a button press and cannot wait for later."""
+    for reply in replies:
+        if not reply.toast:
+            uow.messages.add(reply, update_key)
+    return replies
 
 
 class DocumentStore(Protocol):

@@ -25,7 +25,7 @@ from cardbot.core.model import (
     AuditEvent,
     Status,
 )
-from cardbot.core.ports import UnitOfWork
+from cardbot.core.ports import UnitOfWork, post
 from cardbot.core.replies import Attachment, Button, Reply
 from cardbot.core.roles import REVIEWER, roles_of
 from cardbot.core.text import mask_id_number
@@ -397,15 +397,17 @@ class ReviewDesk:
         """One reviewer event from the review group, in one transaction, once per delivery."""
         with self.service.unit_of_work() as uow:
             if not uow.claim_update(incoming.key):
-                return []
+                return uow.messages.pending_for(incoming.key)
             action = GroupAction(self, uow, incoming.user)
             action.run(incoming.event)
+            replies = post(uow, action.replies, incoming.key)
             uow.commit()
         self.service.delete_quietly(action.obsolete_keys)
-        return action.replies
+        return replies
 
     def reminders(self) -> list[Reply]:
-        """Remind the group of applications on their 8th working day without a decision."""
+        """Remind the group of applications on their 8th working day without a decision
+        (written to the outbox with the change that records them)."""
         if self.chat_id is None:
             return []
         replies: list[Reply] = []
@@ -446,6 +448,7 @@ class ReviewDesk:
                         },
                     )
                 )
+            post(uow, replies, None)
             uow.commit()
         return replies
 

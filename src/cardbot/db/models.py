@@ -294,3 +294,27 @@ class JobLeaseRow(Base):
     job: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReplyOutboxRow(Base):
+    """A message the bot has to send, written with the change it follows, deleted once sent.
+
+    `payload` is the neutral reply as JSON, sealed at rest (it carries personal data); a row is
+    claimed by one sender (`claimed_by` until `claimed_until`) while it is being sent."""
+
+    __tablename__ = "reply_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    update_key: Mapped[str | None] = mapped_column(String(128))
+    ref: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_reply_outbox_chat", "chat_id", "id"),
+        Index("ix_reply_outbox_update_key", "update_key"),
+    )

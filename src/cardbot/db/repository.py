@@ -28,6 +28,7 @@ from cardbot.core.ports import (
     ConcurrentUpdateError,
     FaqRepository,
     Outbox,
+    ReplyOutbox,
     RoleRepository,
     SupportRepository,
 )
@@ -42,6 +43,7 @@ from cardbot.db.models import (
     ProcessedUpdateRow,
     SupportTicketRow,
 )
+from cardbot.db.reply_outbox import SqlReplyOutbox
 from cardbot.db.review_repositories import (
     SqlAuditLog,
     SqlOutbox,
@@ -64,10 +66,14 @@ class SqlUnitOfWork:
     support: SupportRepository
     audit: AuditLog
     outbox: Outbox
+    messages: ReplyOutbox
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Clock, key: bytes | None = None
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._key = key  # seals the replies in the outbox; without it they are kept as JSON
         self._seen: dict[int, applicant_rows.ApplicantSeen] = {}
         self._wipe: bool | None = None  # after commit: None (no), False, True (thorough)
 
@@ -78,6 +84,7 @@ class SqlUnitOfWork:
         self.support = SqlSupportRepository(self.session, self._clock)
         self.audit = SqlAuditLog(self.session)
         self.outbox = SqlOutbox(self.session, self._clock)
+        self.messages = SqlReplyOutbox(self.session, self._clock, self._key)
         return self
 
     def __exit__(

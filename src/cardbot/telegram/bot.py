@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import html
 import logging
 import mimetypes
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -31,7 +33,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -44,6 +46,8 @@ from cardbot.content.telegram_html import split_message
 from cardbot.core.conversation import COMMANDS
 from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
+from cardbot.db.leases import worker_name
+from cardbot.db.reply_outbox import RENEW_EVERY, PendingReply
 from cardbot.metrics import CountingRateLimiter
 from cardbot.runtime import Runtime
 from cardbot.storage.leftovers import remove_leftovers
@@ -62,6 +66,7 @@ MAX_ALBUM = 10
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+BRIDGE = "cardbot.bridge"
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 # A send that times out may still have been delivered, and sending it again shows it twice.
 # So the client waits for as long as an overloaded Bot API may take to answer (it answers a
@@ -99,12 +104,15 @@ class TelegramBridge:
         self.incoming_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         # One process per data folder: whatever is here is a plain upload a killed run left.
         sweep_downloads(self.incoming_dir, older_than=0)
+        if runtime.replies.single_process:  # SQLite: claims on the outbox are a killed run's
+            runtime.replies.release_all()
         settings = runtime.settings
         self.flood = FloodGate(settings.flood_burst, settings.flood_per_second)
         self.pace = ChatPace()
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Handle one update: apply the event, acknowledge a button press, send the replies."""
+        """Handle one update: apply the event, acknowledge a button press, then send what
+        waits in the outbox for the chats concerned."""
         await self._slow_down_floods(update, context)
         query = update.callback_query
         answered = False
@@ -131,13 +139,22 @@ class TelegramBridge:
                 self.runtime.service.handle,
                 incoming,
             )
+            if self.runtime.closed:  # stopped while it was applied: the next start sends it all
+                answered = True
+                return
             self.runtime.metrics.observe_replies(replies)
-            messages = [self.runtime.renderer.render(reply) for reply in replies]
+            # Everything but toasts waits in the outbox, committed with the change: sent from
+            # there, in order per chat, and deleted once Telegram accepted it.
+            toasts = [self.runtime.renderer.render(r) for r in replies if r.toast]
             if query is not None:
-                toast = next((m for m in messages if m.toast), None)
-                messages = [m for m in messages if not m.toast]
-                answered = await self._answer(query, toast)
-            await self._deliver_all(context.bot, replies, messages)
+                answered = await self._answer(query, toasts[0] if toasts else None)
+            else:
+                for toast in toasts:  # no button press to answer (a command): a plain message
+                    await self.deliver(context.bot, toast)
+            # Chats in the order the replies first speak to them (a question handed to the
+            # support group goes there before the applicant hears it went).
+            chats = [*(r.chat_id for r in replies if not r.toast), incoming.user.chat_id]
+            await self.flush(context.bot, dict.fromkeys(chats))
         finally:
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -173,24 +190,74 @@ class TelegramBridge:
         return True
 
     async def send(self, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
-        """Render and send each reply, in order."""
-        messages = [self.runtime.renderer.render(reply) for reply in replies]
-        await self._deliver_all(context.bot, replies, messages)
+        """Render and send each reply, in order, now (for notices that change no state and are
+        not kept in the outbox: a flood warning, an error)."""
+        for reply in replies:
+            await self.deliver(context.bot, self.runtime.renderer.render(reply))
 
-    async def _deliver_all(
-        self, bot: Bot, replies: list[Reply], messages: list[RenderedMessage]
-    ) -> None:
-        """Deliver the messages in order, then take the buttons away from the messages the
-        replies retire (answered questions). Those are looked up first, as a new question takes
-        over their name; they are edited last, so the new question is never held up by it."""
+    async def flush(self, bot: Bot, chats: Iterable[int]) -> int:
+        """Send what waits in the outbox for these chats, each chat's messages in order;
+        returns how many were sent. What cannot be sent now is left for a later round."""
+        sent = 0
+        for chat_id in chats:
+            if self.runtime.closed:  # stopped meanwhile: the next start sends them
+                break
+            sent += await self._flush_chat(bot, chat_id)
+        return sent
+
+    async def _flush_chat(self, bot: Bot, chat_id: int) -> int:
+        """Claim the chat's waiting rows batch by batch and send them; none while another
+        sender holds the chat (it sends what follows too)."""
+        queue = self.runtime.replies
+        holder = f"{worker_name()}:{uuid.uuid4().hex[:12]}"
+        sent = 0
+        renewing = asyncio.create_task(self._renew_claims(holder))
+        try:
+            while not self.runtime.closed and (
+                batch := await asyncio.to_thread(queue.claim, chat_id, holder)
+            ):
+                sent += await self._send_batch(bot, batch, holder)
+        except Exception as exc:  # Telegram or the database away: the next round sends them
+            log.warning("replies to a chat left for later: %s", exc.__class__.__name__)
+            await self._release(holder)
+        except BaseException:  # cancelled (stopping): leave the rows to the next sender now
+            await self._release(holder)
+            raise
+        finally:
+            renewing.cancel()
+        return sent
+
+    async def _release(self, holder: str) -> None:
+        """Give up a sender's claims (shielded: also while its task is being cancelled)."""
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(asyncio.to_thread(self.runtime.replies.release, holder))
+
+    async def _renew_claims(self, holder: str) -> None:
+        """Keep the claims of a sender alive while it waits on a slow or failing Bot API."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.runtime.replies.renew, holder)
+
+    async def _send_batch(self, bot: Bot, batch: list[PendingReply], holder: str) -> int:
+        """Send claimed rows in order, deleting each once Telegram accepted it, then take the
+        buttons away from the messages the replies retire (answered questions). Each of those
+        is looked up just before the reply that retires it, as a new question takes over its
+        name; they are edited last, so the new question is never held up by it."""
         refs = self.runtime.message_refs
+        queue = self.runtime.replies
         retired = []
-        for tag in dict.fromkeys(r.retire for r in replies if r.retire is not None):
-            ref = await asyncio.to_thread(refs.take, tag)
-            if ref is not None:
-                retired.append((tag, ref))
-        for message in messages:
-            await self.deliver(bot, message)
+        for pending in batch:
+            reply = pending.reply
+            if reply.retire is not None:
+                ref = await asyncio.to_thread(refs.take, reply.retire)
+                if ref is not None:
+                    retired.append((reply.retire, ref))
+            try:
+                await self.deliver(bot, self.runtime.renderer.render(reply))
+            except (BadRequest, Forbidden) as exc:  # refused for good: sending again won't help
+                log.warning("a reply was refused (%s): dropped", exc.__class__.__name__)
+            await asyncio.to_thread(queue.sent, pending.id, holder)
         for tag, (chat_id, message_id) in retired:
             if not self.pace.has_room(chat_id):
                 log.info("buttons of %s left: the chat is busy", tag)
@@ -202,6 +269,7 @@ class TelegramBridge:
                 )
             except TelegramError as exc:  # gone, or without buttons already: left as it is
                 log.info("buttons of %s not removed: %s", tag, exc.__class__.__name__)
+        return len(batch)
 
     async def deliver(self, bot: Bot, message: RenderedMessage) -> None:
         """Send (or edit in place) one rendered message, then its attachments."""
@@ -375,6 +443,7 @@ def build_application(runtime: Runtime) -> BotApplication:
         .updater(None)
         .build()
     )
+    application.bot_data[BRIDGE] = bridge  # the background jobs send through the same bridge
     application.add_handler(TypeHandler(Update, bridge.on_update))
     application.add_error_handler(bridge.on_error)
     return application

@@ -1,5 +1,6 @@
-"""Background work beside the updates: reminders to the review group, retention purges (and
-forgetting deliveries older than a week), back-office delivery."""
+"""Background work beside the updates: replies left in the outbox (after a restart, or when
+Telegram was away), reminders to the review group, retention purges (and forgetting deliveries
+older than a week), back-office delivery."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from telegram.ext import Application
 from cardbot.backoffice import OutboxDelivery
 from cardbot.db.leases import JobLeases, worker_name
 from cardbot.runtime import Runtime, SystemClock
-from cardbot.telegram.bot import TelegramBridge, sweep_downloads
+from cardbot.telegram.bot import BRIDGE, TelegramBridge, sweep_downloads
 
 log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL = 600.0
+OUTBOX_INTERVAL = 5.0
+# Rows written this recently are left to the update that wrote them (it sends them at once).
+OUTBOX_GRACE = timedelta(seconds=5)
 PURGE_INTERVAL = 3600.0
 # A lease outlives a few rounds, so a worker that died hands its jobs on after that long.
 LEASE_ROUNDS = 3
@@ -32,16 +36,45 @@ async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
+def bridge_of(
+    runtime: Runtime, application: Application[Any, Any, Any, Any, Any, Any]
+) -> TelegramBridge:
+    """The bridge that handles the application's updates (a new one if it has none)."""
+    bridge = application.bot_data.get(BRIDGE)
+    return bridge if isinstance(bridge, TelegramBridge) else TelegramBridge(runtime)
+
+
 async def send_reminders(
     runtime: Runtime, application: Application[Any, Any, Any, Any, Any, Any]
 ) -> int:
-    """Post the reminders that are due now; returns how many were sent."""
-    bridge = TelegramBridge(runtime)
+    """Record the reminders that are due now (written to the outbox with that record), then
+    send them; returns how many were due."""
     loop = asyncio.get_running_loop()
     replies = await loop.run_in_executor(runtime.executor, runtime.service.review.reminders)
-    for reply in replies:
-        await bridge.deliver(application.bot, runtime.renderer.render(reply))
+    if replies:
+        chats = dict.fromkeys(reply.chat_id for reply in replies)
+        await bridge_of(runtime, application).flush(application.bot, chats)
     return len(replies)
+
+
+async def send_waiting(
+    runtime: Runtime,
+    application: Application[Any, Any, Any, Any, Any, Any],
+    older_than: timedelta | None = None,
+) -> int:
+    """Send what waits in the outbox with no sender on it (all of it, or only rows written
+    more than `older_than` ago: the newer ones are being sent by the update that wrote them);
+    returns how many were sent."""
+    queue = runtime.replies
+    bridge = bridge_of(runtime, application)
+    cutoff = SystemClock().now() - older_than if older_than is not None else None
+    sent = 0
+    while chats := await asyncio.to_thread(queue.chats_waiting, cutoff):
+        done = await bridge.flush(application.bot, chats)
+        sent += done
+        if not done:  # held by other senders, or failing: the next round tries again
+            break
+    return sent
 
 
 def leased_job(
@@ -80,6 +113,7 @@ def background_jobs(
     *,
     reminder_interval: float = REMINDER_INTERVAL,
     purge_interval: float = PURGE_INTERVAL,
+    outbox_interval: float = OUTBOX_INTERVAL,
 ) -> list[BackgroundJob]:
     """The jobs a running bot keeps going until it stops; with several workers on one
     database, each job runs in whichever worker holds its lease."""
@@ -99,10 +133,19 @@ def background_jobs(
     async def sweep() -> None:  # each worker's own download folder
         sweep_downloads(runtime.settings.data_dir / "incoming")
 
+    started = False
+
+    async def send_outbox() -> None:  # at start everything waiting, then what was left behind
+        nonlocal started
+        await send_waiting(runtime, application, OUTBOX_GRACE if started else None)
+        started = True
+
     jobs: list[BackgroundJob] = [
         leased_job(leases, "reminders", reminder_interval, remind),
         leased_job(leases, "purge", purge_interval, purge),
         leased_job(None, "sweep", purge_interval, sweep),
+        # Every worker: the rows are claimed one chat at a time, never sent by two senders.
+        leased_job(None, "outbox", outbox_interval, send_outbox),
     ]
     settings = runtime.settings
     if settings.webhook_url and settings.webhook_secret:
