@@ -20,11 +20,11 @@ from cardbot.db.reply_outbox import ReplyQueue
 from cardbot.db.session import make_engine
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_application_flow import Person
+from tests.e2e.test_review_desk import fill_small_business
 from tests.e2e.test_run_command import start_process
-from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser, SentMessage
 from tests.support.databases import DATABASE_KINDS
-from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
+from tests.support.harness import VALID_ID
 from tests.support.waiting import until
 
 REVIEW = FakeChat(-1009876543210, "supergroup", "cardbot review")
@@ -44,20 +44,6 @@ async def review_bot(
         yield running
     finally:
         await running.stop()
-
-
-async def fill_small_business(person: Person) -> None:
-    """Everything a small business is asked (tax proof skipped), up to the summary."""
-    await person.begin("小微")
-    await person.say("张三")
-    await person.tap("居民身份证")
-    await person.say(VALID_ID)
-    await person.say(VALID_PHONE)
-    await person.say("Acme & Co 贸易有限公司")
-    await person.say(VALID_USCC)
-    await person.album([files.photo(seed=1), files.photo(seed=2)])
-    await person.photo(files.photo(seed=3))
-    await person.tap("跳过")
 
 
 def waiting_rows(bot: RunningBot) -> int:

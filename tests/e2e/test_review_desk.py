@@ -39,8 +39,8 @@ async def review_bot(
         await running.stop()
 
 
-async def submit_small_business(person: Person) -> SentMessage:
-    """Fill in a small business application (tax proof skipped) and submit it."""
+async def fill_small_business(person: Person) -> None:
+    """Everything a small business is asked (tax proof skipped), up to the summary."""
     await person.begin("小微")
     await person.say("张三")
     await person.tap("居民身份证")
@@ -51,6 +51,11 @@ async def submit_small_business(person: Person) -> SentMessage:
     await person.album([files.photo(seed=1), files.photo(seed=2)])
     await person.photo(files.photo(seed=3))
     await person.tap("跳过")
+
+
+async def submit_small_business(person: Person) -> SentMessage:
+    """Fill in a small business application (tax proof skipped) and submit it."""
+    await fill_small_business(person)
     (done,) = await person.tap("确认提交")
     return done
 
