@@ -157,12 +157,13 @@ class Play:
         where = "" if actor.chat_name == actor.name else f" in {actor.chat_name}"
         self.lines += ["", f"👤 {actor.name}{where} {action}"]
         replies = self.chat.service.handle(Incoming(f"play:{self._keys}", actor.user, event))
-        rendered = [self._record(reply) for reply in replies]
+        rendered = [self.show(reply) for reply in replies]
         if not rendered:
             self.lines.append("   (no reply)")
         return rendered
 
-    def _record(self, reply: Reply) -> RenderedMessage:
+    def show(self, reply: Reply) -> RenderedMessage:
+        """Render one reply and write down what its chat sees (also for replies a job sends)."""
         self.templates.add(f"{reply.language}/{reply.template}")
         message = self.chat.renderer.render(reply)
         self.messages.append(message)

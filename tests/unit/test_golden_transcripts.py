@@ -318,7 +318,7 @@ def estimate(play: Play, lang: str) -> None:
     play.chat.clock.current = datetime(2027, 1, 7, 2, 0, tzinfo=UTC)
     play.note("eight working days later: the reviewers are reminded")
     for reply in play.chat.service.review.reminders():
-        play._record(reply)
+        play.show(reply)
     reviewer = play.member("reviewer", REVIEWER_ID, REVIEW_GROUP, "review group")
     play.as_(reviewer).command("queue")
 
@@ -337,7 +337,6 @@ def questions(play: Play, lang: str) -> None:
     play.say("x" * 1200)
     play.command("lang")
     play.tap("lang:en" if lang == "zh" else "lang:zh")
-    play.tap("lang:zh" if lang == "zh" else "lang:en") if False else None
     play.command("nonsense")
     staff = play.member("staff member", STAFF, SUPPORT_GROUP, "support group")
     question = play.messages[-1]
@@ -453,9 +452,9 @@ def bridge(play: Play, lang: str) -> None:
     me = play.person("applicant", 1017, LANGUAGES[lang])
     play.as_(me).command("start")
     play.note("the bridge, when messages come faster than one person can type")
-    play._record(Reply("slow_down", me.user.chat_id, lang))
+    play.show(Reply("slow_down", me.user.chat_id, lang))
     play.note("the bridge, when handling an update failed")
-    play._record(Reply("error", me.user.chat_id, lang))
+    play.show(Reply("error", me.user.chat_id, lang))
 
 
 def desk_edges(play: Play, lang: str) -> None:
@@ -545,10 +544,28 @@ def played(tmp_path: Path, scenario: str, lang: str) -> Play:
     return play
 
 
+Plays = Callable[[str, str], Play]
+
+
+@pytest.fixture(scope="module")
+def plays(tmp_path_factory: pytest.TempPathFactory) -> Plays:
+    """Each scenario played once per language for all the tests of this module, which only
+    read what was played."""
+    done: dict[tuple[str, str], Play] = {}
+
+    def play(scenario: str, lang: str) -> Play:
+        if (scenario, lang) not in done:
+            folder = tmp_path_factory.mktemp(f"{scenario}-{lang}")
+            done[scenario, lang] = played(folder, scenario, lang)
+        return done[scenario, lang]
+
+    return play
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_the_transcript_matches_the_reviewed_one(tmp_path: Path, scenario: str, lang: str) -> None:
-    play = played(tmp_path, scenario, lang)
+def test_the_transcript_matches_the_reviewed_one(plays: Plays, scenario: str, lang: str) -> None:
+    play = plays(scenario, lang)
     path = golden_path(GOLDEN, f"{scenario}.{lang}")
     text = play.transcript()
     if UPDATE:
@@ -560,8 +577,8 @@ def test_the_transcript_matches_the_reviewed_one(tmp_path: Path, scenario: str, 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_no_message_reads_wrong(tmp_path: Path, scenario: str, lang: str) -> None:
-    play = played(tmp_path, scenario, lang)
+def test_no_message_reads_wrong(plays: Plays, scenario: str, lang: str) -> None:
+    play = plays(scenario, lang)
     problems = [
         f"{problem} in:\n{message.text}"
         for message in play.messages
@@ -570,11 +587,11 @@ def test_no_message_reads_wrong(tmp_path: Path, scenario: str, lang: str) -> Non
     assert problems == []
 
 
-def test_every_template_is_in_some_transcript(tmp_path: Path) -> None:
+def test_every_template_is_in_some_transcript(plays: Plays) -> None:
     shown: set[str] = set()
     for scenario in SCENARIOS:
         for lang in LANGUAGES:
-            shown |= played(tmp_path / f"{scenario}-{lang}", scenario, lang).templates
+            shown |= plays(scenario, lang).templates
     templates = {
         str(path.relative_to(DIALOGS / "templates").with_suffix(""))
         for path in (DIALOGS / "templates").rglob("*.j2")
