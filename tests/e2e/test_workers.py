@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import text as sql
 
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
@@ -39,6 +40,7 @@ class Balancer:
         self.sent: dict[int, int] = {port: 0 for port in ports}
         self.duplicated = 0
         self.session: aiohttp.ClientSession | None = None
+        self.pinned: int | None = None  # every post to this worker alone, while set
 
     async def forward(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -46,6 +48,9 @@ class Balancer:
             SECRET_HEADER: request.headers.get(SECRET_HEADER, ""),
             "Content-Type": "application/json",
         }
+        if self.pinned is not None:
+            status = await self._post(self.pinned, body, headers)
+            return web.Response(status=502 if status is None else status)
         self.turn += 1
         order = self.ports[self.turn % 2 :] + self.ports[: self.turn % 2]
         statuses = []
@@ -254,3 +259,62 @@ async def test_two_webhook_workers_end_every_application_as_one_worker_would(
     refused = {(method, status) for method, status, _ in api.errors}
     allowed = {("answerCallbackQuery", 400), ("sendMessage", 429), ("editMessageReplyMarkup", 429)}
     assert refused <= allowed, api.errors
+
+
+@pytest.mark.postgres
+async def test_an_update_left_by_a_worker_killed_after_acknowledging_it_is_answered_in_seconds(
+    api: BotApiStandIn,
+    tmp_path: Path,
+    postgres_database: str,
+    balancer: tuple[Balancer, int],
+) -> None:
+    lb, front = balancer
+    key = generate_key()
+    workers = [
+        await start_worker(api, tmp_path / f"w{i}", postgres_database, key, port, front)
+        for i, port in enumerate(lb.ports)
+    ]
+    person = FakeUser(990, "Q", language_code="zh-hans")
+    # The user's lock held as by a worker busy with their previous update: the first worker
+    # keeps and acknowledges the update, then waits for the lock, and dies there.
+    engine = make_engine(postgres_database)
+    lock = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        for port in lb.ports:
+            await until_listening(port)
+        lock.execute(sql("SELECT pg_advisory_lock(:key)"), {"key": person.id})
+        lb.pinned = lb.ports[0]
+        update_id = api.send_text(person, "/start")
+        await api.wait_until(
+            lambda: any(d.update_id == update_id and d.ok for d in api.webhook_deliveries),
+            timeout=20,
+            what="the first worker acknowledging the update",
+        )
+        workers[0].send_signal(signal.SIGKILL)
+        await workers[0].wait()
+        lb.pinned = None
+        lock.execute(sql("SELECT pg_advisory_unlock(:key)"), {"key": person.id})
+        # Nobody writes again: the survivor finds the update itself.
+        await api.wait_until(
+            lambda: any(
+                "同意" in label
+                for m in api.messages_to(person.id)
+                for row in m.buttons
+                for label, _ in row
+            ),
+            timeout=20,
+            what="the consent question, sent by the surviving worker",
+        )
+        await api.wait_idle(quiet=1.0, timeout=30)
+    finally:
+        lock.close()
+        engine.dispose()
+        for worker in workers:
+            if worker.returncode is None:
+                worker.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(worker.wait(), 60)
+    assert api.pending_updates == []
+    said = [m.plain for m in api.messages_to(person.id)]
+    assert len(said) == 2, said  # the welcome and the consent question, once each
+    log = (tmp_path / "w1" / "log").read_text()
+    assert "taking over update" in log

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -194,4 +194,32 @@ def test_on_postgresql_a_kept_update_is_unreadable_in_its_column(postgres_databa
     assert found == []
     assert SAID.encode() not in bytes(as_bytes) and SENDER.encode() not in bytes(as_bytes)
     assert json.loads(inbox.pending(BOT)[0])["message"]["text"] == SAID
+    engine.dispose()
+
+
+def test_updates_kept_since_before_a_moment_are_found_for_a_surviving_worker(
+    database_url: str,
+) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    inbox = SqlInbox(engine, KEY)
+    inbox.store(BOT, {5: update_json(5, 7), 6: update_json(6, 8)})
+    with engine.begin() as connection:  # update 5 was kept a minute before update 6
+        connection.execute(
+            update(InboxRow).where(InboxRow.update_id == 5).values(received_at=RECEIVED)
+        )
+        connection.execute(
+            update(InboxRow)
+            .where(InboxRow.update_id == 6)
+            .values(received_at=RECEIVED + timedelta(minutes=1))
+        )
+
+    def found(cutoff: datetime) -> list[int]:
+        return [json.loads(d)["update_id"] for d in inbox.received_before(BOT, cutoff)]
+
+    assert found(RECEIVED) == []
+    assert found(RECEIVED + timedelta(seconds=30)) == [5]
+    assert found(RECEIVED + timedelta(minutes=2)) == [5, 6]
+    inbox.remove(BOT, 5)
+    assert found(RECEIVED + timedelta(minutes=2)) == [6]
     engine.dispose()

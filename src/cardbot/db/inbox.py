@@ -44,6 +44,12 @@ EARLIER_OF_USER = (
     )
     .order_by(InboxRow.update_id)
 )
+RECEIVED_BEFORE = (
+    select(InboxRow.update_id, InboxRow.data)
+    .where(InboxRow.bot_id == bindparam("bot"), InboxRow.received_at < bindparam("cutoff"))
+    .order_by(InboxRow.update_id)
+    .limit(bindparam("limit"))
+)
 HOLDS = select(
     exists().where(InboxRow.bot_id == bindparam("bot"), InboxRow.update_id == bindparam("update"))
 )
@@ -101,6 +107,14 @@ class SqlInbox:
         with self._engine.connect() as connection:
             params = {"bot": bot_id, "user": user_id, "before": before}
             rows = connection.execute(EARLIER_OF_USER, params).all()
+        return self._readable(bot_id, rows)
+
+    def received_before(self, bot_id: int, cutoff: datetime, limit: int = 100) -> list[str]:
+        """The updates kept since before `cutoff` (not yet handled), oldest first: with several
+        workers, those a worker that died after acknowledging them left behind."""
+        with self._engine.connect() as connection:
+            params = {"bot": bot_id, "cutoff": cutoff, "limit": limit}
+            rows = connection.execute(RECEIVED_BEFORE, params).all()
         return self._readable(bot_id, rows)
 
     def holds(self, bot_id: int, update_id: int) -> bool:

@@ -22,7 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from telegram import Update
@@ -40,6 +40,10 @@ POLL_TIMEOUT = 30
 SHUTDOWN_GRACE = 30.0
 FORGET_AFTER = 0.2
 MAX_REMEMBERED = 10_000
+# With several workers, an update kept this long and never received here was acknowledged by a
+# worker that died before handling it: looked for this often, it waits a few seconds at most.
+ADOPT_AFTER = 2.0
+ADOPT_EVERY = 1.0
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -65,6 +69,10 @@ class Inbox(Protocol):
 
     def holds(self, bot_id: int, update_id: int) -> bool:
         """True while the update is kept (not yet handled)."""
+        ...
+
+    def received_before(self, bot_id: int, cutoff: datetime, limit: int = 100) -> list[str]:
+        """The updates kept since before `cutoff`, oldest first."""
         ...
 
 
@@ -161,6 +169,30 @@ class UpdateDispatcher:
         """Handle what the inbox still holds from before a stop or a crash."""
         for data in await self._in_thread(self.inbox.pending, self.bot_id):
             self.dispatch(Update.de_json(json.loads(data), self.application.bot))
+
+    async def adopt_orphans(
+        self, stop: asyncio.Event, after: float = ADOPT_AFTER, every: float = ADOPT_EVERY
+    ) -> None:
+        """Until `stop`, handle every `every` seconds the updates kept for over `after` seconds
+        that this worker never received: a worker that acknowledged them died (its user locks
+        went with its connection), and their sender must not wait for their own next message.
+        One that its worker is still handling waits for that user's lock and is then skipped."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if stop.is_set():
+                return
+            cutoff = datetime.now(UTC) - timedelta(seconds=after)
+            try:
+                kept = await self._in_thread(self.inbox.received_before, self.bot_id, cutoff)
+            except Exception as exc:  # the database away: the next round looks again
+                log.warning("kept updates not looked at: %s", exc.__class__.__name__)
+                continue
+            for data in kept:
+                update = Update.de_json(json.loads(data), self.application.bot)
+                if update.update_id not in self.dispatched:
+                    log.info("taking over update %s, left by another worker", update.update_id)
+                    self.dispatch(update)
 
     async def finish(self, timeout: float = SHUTDOWN_GRACE) -> None:
         """Wait (up to `timeout` seconds) for the updates in flight to be handled."""

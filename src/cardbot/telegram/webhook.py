@@ -228,6 +228,7 @@ async def serve_webhook(
             receiver.accepting = True
             await set_webhook(application, url, secret)
             jobs = [asyncio.create_task(job(stop)) for job in background]
+            jobs.append(asyncio.create_task(dispatcher.adopt_orphans(stop)))
             if ready is not None:
                 ready.set()
             await stop.wait()
