@@ -45,6 +45,8 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     support_chat_id: int | None = None
     messages_per_second: float = 30.0
+    private_chat_burst: int = 20
+    group_messages_per_minute: int = 20
     review_chat_id: int | None = None
     review_language: str = "zh"
     webhook_url: str | None = None
@@ -192,6 +194,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_ids=_user_ids(env, "CARDBOT_ADMIN_IDS"),
         support_chat_id=_chat_id(env, "CARDBOT_SUPPORT_CHAT_ID"),
         messages_per_second=_rate(env, "CARDBOT_MESSAGES_PER_SECOND", 30.0),
+        private_chat_burst=_whole(
+            env, "CARDBOT_PRIVATE_CHAT_BURST", 20, 1, 100, "messages a chat may get at once"
+        ),
+        group_messages_per_minute=_whole(
+            env, "CARDBOT_GROUP_MESSAGES_PER_MINUTE", 20, 2, 1000, "messages, e.g. 20"
+        ),
         review_chat_id=_chat_id(env, "CARDBOT_REVIEW_CHAT_ID"),
         review_language=_review_language(env),
         **_webhook(env),

@@ -9,7 +9,7 @@ typed. The applications gauge is computed when scraped, with one GROUP BY query.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -18,8 +18,6 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter
 
 from cardbot.core.model import Status
 from cardbot.core.replies import Reply
@@ -171,35 +169,3 @@ def database_ok(engine: Engine) -> bool:
         log.warning("database check failed: %s", exc.__class__.__name__)
         return False
     return True
-
-
-class CountingRateLimiter(AIORateLimiter):
-    """python-telegram-bot's AIORateLimiter, counting each failed attempt of a Bot API call
-    (a 429 it retries itself included) in `Metrics.api_errors`."""
-
-    def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._metrics = metrics
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Send the request through the rate limiter, counting its failures."""
-        metrics = self._metrics
-
-        async def counted(*call_args: Any, **call_kwargs: Any) -> Any:
-            try:
-                return await callback(*call_args, **call_kwargs)
-            except TelegramError as exc:
-                metrics.api_error(endpoint, exc)
-                raise
-
-        return await super().process_request(
-            counted, args, kwargs, endpoint, data, rate_limit_args
-        )

@@ -75,6 +75,13 @@ class RunningBot:
         )
         await asyncio.wait_for(ready.wait(), 15)
 
+    def settled(self) -> bool:
+        """True when every update received is handled and every message said was sent (a
+        chat's messages may go out a second apart, so a quiet moment proves nothing)."""
+        assert self.runtime is not None
+        bot_id = int(self.settings.require_token().split(":")[0])
+        return not self.runtime.inbox.pending(bot_id) and self.runtime.replies.count() == 0
+
     async def stop(self) -> None:
         """Stop as on SIGTERM: finish in-flight updates, confirm them, shut down."""
         self._stop.set()

@@ -17,12 +17,14 @@ from cardbot.core.events import Incoming
 from cardbot.core.replies import Reply
 from cardbot.db.models import ProcessedUpdateRow
 from cardbot.db.session import make_engine
-from cardbot.telegram.pace import PACE_WINDOW
 from tests.e2e.conftest import RunningBot
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
 from tests.support.waiting import PATIENCE, until
+
+# Long enough for a chat's pace to have room again after a few messages (telegram/send_pace.py).
+READING_PAUSE = 5.0
 
 
 class Person:
@@ -434,7 +436,7 @@ async def test_an_answered_question_loses_its_buttons_and_an_old_one_gets_only_a
     old_back = id_number_prompt.button_data("上一步")
     # A person reads before answering: the chat has room again under Telegram's per-chat
     # pace, which a script answering at once would use up (then old buttons are only refused).
-    await asyncio.sleep(PACE_WINDOW)
+    await asyncio.sleep(READING_PAUSE)
     await person.say(VALID_ID)
     (phone_prompt,) = await person.say(VALID_PHONE)
     assert "身份证照片" in phone_prompt.plain

@@ -26,6 +26,7 @@ from tests.support.botapi_standin import (
 )
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
 from tests.support.transcript import shown_problems
+from tests.support.waiting import until
 
 REVIEW = FakeChat(-1009876543299, "supergroup", "cardbot review")
 REVIEWER_USER = FakeUser(950, "Li", language_code="zh-hans")
@@ -53,8 +54,11 @@ async def desk_bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningB
 class Viewer:
     """Someone acting through the stand-in, who waits until the bot has answered each time."""
 
-    def __init__(self, api: BotApiStandIn, user: FakeUser, chat_id: int | None = None) -> None:
+    def __init__(
+        self, api: BotApiStandIn, bot: RunningBot, user: FakeUser, chat_id: int | None = None
+    ) -> None:
         self.api = api
+        self.bot = bot
         self.user = user
         self.chat_id = chat_id if chat_id is not None else user.id
 
@@ -64,6 +68,7 @@ class Viewer:
 
     async def _settle(self, before: int) -> None:
         await self.api.wait_until(lambda: self._activity() > before, 20, "an answer")
+        await until(self.bot.settled, "every update handled and every message sent", 30)
         await self.api.wait_idle(quiet=0.3, timeout=30)
 
     def last_with(self, label: str) -> SentMessage:
@@ -125,8 +130,8 @@ def problems_in(api: BotApiStandIn, *chat_ids: int) -> list[str]:
 async def test_a_chinese_applicant_and_a_reviewer_see_nothing_that_reads_wrong(
     api: BotApiStandIn, desk_bot: RunningBot
 ) -> None:
-    applicant = Viewer(api, FakeUser(960, "张", language_code="zh-hans"))
-    reviewer = Viewer(api, REVIEWER_USER, REVIEW.id)
+    applicant = Viewer(api, desk_bot, FakeUser(960, "张", language_code="zh-hans"))
+    reviewer = Viewer(api, desk_bot, REVIEWER_USER, REVIEW.id)
     await applicant.say("/start")
     await applicant.tap("同意")
     await applicant.tap("个人")
@@ -153,8 +158,8 @@ async def test_a_chinese_applicant_and_a_reviewer_see_nothing_that_reads_wrong(
 async def test_an_english_enterprise_applicant_asked_to_resend_sees_nothing_that_reads_wrong(
     api: BotApiStandIn, desk_bot: RunningBot
 ) -> None:
-    applicant = Viewer(api, FakeUser(961, "John", language_code="en"))
-    reviewer = Viewer(api, REVIEWER_USER, REVIEW.id)
+    applicant = Viewer(api, desk_bot, FakeUser(961, "John", language_code="en"))
+    reviewer = Viewer(api, desk_bot, REVIEWER_USER, REVIEW.id)
     await applicant.say("/start")
     await applicant.tap("agree")
     await applicant.tap("Enterprise")
@@ -185,7 +190,7 @@ async def test_an_english_enterprise_applicant_asked_to_resend_sees_nothing_that
 async def test_a_staff_member_editing_the_faq_sees_nothing_that_reads_wrong(
     api: BotApiStandIn, desk_bot: RunningBot
 ) -> None:
-    staff = Viewer(api, STAFF_USER)
+    staff = Viewer(api, desk_bot, STAFF_USER)
     await staff.say("/faqadmin")
     await staff.tap("legality")
     await staff.tap("中文回答")

@@ -19,6 +19,10 @@ Deliberate differences from Telegram:
   a webhook that fails is retried after a short delay (``webhook_retry_delay``, doubling up to
   ``webhook_max_retry_delay``) rather than Telegram's minutes.
 
+Fault injection: ``fail`` (error answers), ``answer_slowly`` (late answers), ``hold_download``
+and ``stall`` (hold the nth call of a method, not carried out or carried out with its answer
+held, until released or dropped: a test kills the bot while ``Stall.held`` says it waits).
+
 Webhooks: after ``setWebhook``, queued updates are POSTed to the URL in update_id order with
 the ``X-Telegram-Bot-Api-Secret-Token`` header (at most ``max_connections`` at once, never two
 of one user at once), each removed once answered 2xx and retried later otherwise;
@@ -451,6 +455,70 @@ class _Fault:
     description: str | None
 
 
+class Stall:
+    """One Bot API call held on purpose: the `nth` call of a method (to one chat, if given).
+
+    Unless `carried_out`, the held call is not carried out: ``release`` lets it through as if
+    nothing happened, ``drop`` gives it up (a Telegram that never got it: nothing is sent, and
+    a bot still listening is answered 502). When `carried_out`, Telegram carries the call out at
+    once and only its answer is held (``release`` sends it; a bot killed meanwhile never learns
+    the message went out). ``held`` waits until the call is being held and returns its
+    parameters, so a test can kill the bot at exactly that point.
+    """
+
+    def __init__(self, method: str, nth: int, chat_id: int | None, carried_out: bool) -> None:
+        self.method = method
+        self.nth = nth
+        self.chat_id = chat_id
+        self.carried_out = carried_out
+        self.seen = 0
+        self.params: JSON | None = None
+        self.dropped = False
+        self._holding = asyncio.Event()
+        self._released = asyncio.Event()
+
+    def matches(self, method: str, params: JSON) -> bool:
+        """Count a call; True when it is the one to hold."""
+        if method != self.method or self.params is not None:
+            return False
+        if self.chat_id is not None and params.get("chat_id") != self.chat_id:
+            return False
+        self.seen += 1
+        return self.seen == self.nth
+
+    @property
+    def is_held(self) -> bool:
+        """True while the call is held (and not yet released or dropped)."""
+        return self._holding.is_set() and not self._released.is_set()
+
+    async def held(self, timeout: float = 30.0) -> JSON:
+        """Wait until the call is being held; return its parameters."""
+        try:
+            await asyncio.wait_for(self._holding.wait(), timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"call {self.nth} of {self.method} not held within {timeout}s ({self.seen} seen)"
+            ) from None
+        assert self.params is not None
+        return self.params
+
+    def release(self) -> None:
+        """Let the held call (or its answer) through."""
+        self._released.set()
+
+    def drop(self) -> None:
+        """Give the held call up: not carried out (if it was not already), not answered."""
+        self.dropped = True
+        self._released.set()
+
+    async def block(self, params: JSON, notify: Callable[[], None]) -> None:
+        """Hold the call now being made until released or dropped (used by the stand-in)."""
+        self.params = params
+        self._holding.set()
+        notify()
+        await self._released.wait()
+
+
 class _RateLimiter:
     """Telegram's flood limits: global per second, per group per minute, per private chat."""
 
@@ -566,6 +634,7 @@ class BotApiStandIn:
         self._documents: dict[str, JSON] = {}
         self._faults: list[_Fault] = []
         self._slow: dict[str, list[float]] = {}
+        self._stalls: list[Stall] = []
         self.held_downloads: list[str] = []
         self._held: set[str] = set()
         self._release = asyncio.Event()
@@ -605,6 +674,8 @@ class BotApiStandIn:
     async def stop(self) -> None:
         """Answer pending long polls and shut the server down."""
         self._closing = True
+        for stall in self._stalls:
+            stall.drop()
         self._notify()
         tasks = [*self._delivery_tasks, *([self._webhook_task] if self._webhook_task else [])]
         for task in tasks:
@@ -1149,6 +1220,22 @@ class BotApiStandIn:
         `seconds` (an overloaded Telegram: the message is delivered, the answer is late)."""
         self._slow.setdefault(self._METHODS[method.lower()], []).extend([seconds] * times)
 
+    def stall(
+        self,
+        method: str,
+        nth: int = 1,
+        *,
+        chat_id: int | None = None,
+        carried_out: bool = False,
+    ) -> Stall:
+        """Hold the `nth` call of `method` from now on (counting only calls to `chat_id`, when
+        given) until the returned Stall is released or dropped; see `Stall`."""
+        if nth < 1:
+            raise ValueError("nth counts from 1")
+        stall = Stall(self._METHODS[method.lower()], nth, chat_id, carried_out)
+        self._stalls.append(stall)
+        return stall
+
     def hold_download(self, data: bytes) -> None:
         """Keep the bot waiting when it downloads a file with these bytes, until released.
 
@@ -1186,7 +1273,16 @@ class BotApiStandIn:
             self.calls.append((method, params))
             if method != "getUpdates":
                 self._touch()
+            stall = next((st for st in self._stalls if st.matches(method, params)), None)
+            if stall is not None and not stall.carried_out:
+                await stall.block(params, self._notify)
+                if stall.dropped:
+                    raise ApiError(502, "Bad Gateway")
             result = await self._call(method, params)
+            if stall is not None and stall.carried_out:
+                await stall.block(params, self._notify)
+                if stall.dropped:
+                    raise ApiError(502, "Bad Gateway")
             delays = self._slow.get(method)
             if delays:
                 await asyncio.sleep(delays.pop(0))

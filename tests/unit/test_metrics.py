@@ -11,11 +11,10 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, create_engine, insert
-from telegram.error import BadRequest, RetryAfter
 
 from cardbot.core.replies import Reply
 from cardbot.db.models import ApplicationRow, Base
-from cardbot.metrics import CountingRateLimiter, Metrics, database_ok
+from cardbot.metrics import Metrics, database_ok
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -145,29 +144,3 @@ def test_a_database_that_is_away_fails_the_health_check_not_the_scrape(tmp_path:
 
 def test_the_health_check_passes_on_a_working_database(engine: Engine) -> None:
     assert database_ok(engine) is True
-
-
-@pytest.mark.filterwarnings(
-    "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"
-)
-async def test_the_rate_limiter_counts_every_failed_attempt() -> None:
-    metrics = Metrics()
-    limiter = CountingRateLimiter(metrics, max_retries=2)
-    attempts: list[int] = []
-
-    async def flaky(**_kwargs: Any) -> bool:
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise RetryAfter(0)
-        return True
-
-    async def refused(**_kwargs: Any) -> bool:
-        raise BadRequest("Bad Request: chat not found")
-
-    assert await limiter.process_request(flaky, (), {}, "sendMessage", {"chat_id": 5}, None)
-    with pytest.raises(BadRequest):
-        await limiter.process_request(refused, (), {}, "editMessageText", {"chat_id": 5}, None)
-    assert len(attempts) == 2
-    errors = "cardbot_bot_api_errors_total"
-    assert value(metrics, errors, method="sendMessage", error="RetryAfter") == 1
-    assert value(metrics, errors, method="editMessageText", error="BadRequest") == 1

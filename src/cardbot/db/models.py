@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -247,6 +248,18 @@ class InboxRow(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_telegram_inbox_user", "bot_id", "user_id", "update_id"),)
+
+
+class SendPaceRow(Base):
+    """One sending limit's scope (the bot, a chat): its state (a due time, or recent stamps) in
+    seconds of the database's clock, and from when it holds nothing (db/send_ledger.py); used
+    with several workers on PostgreSQL."""
+
+    __tablename__ = "send_pace"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    idle_from: Mapped[float] = mapped_column(Double)
 
 
 class AuditEventRow(Base):

@@ -104,10 +104,13 @@ class SqlReplyOutbox:
 
 @dataclass(frozen=True)
 class PendingReply:
-    """A claimed outbox row: its id and the reply to send."""
+    """A claimed outbox row: its id, the reply to send, and whether it is background work
+    (no update of someone waiting for it: a reminder, a notification from a job)."""
 
     id: int
     reply: Reply
+    background: bool = False
+    ref: str = ""  # the row's own name (e.g. to remember how far a card with documents got)
 
 
 class ReplyQueue:
@@ -155,6 +158,7 @@ class ReplyQueue:
                     ReplyOutboxRow.attempts,
                     ReplyOutboxRow.claimed_by,
                     ReplyOutboxRow.claimed_until,
+                    ReplyOutboxRow.update_key,
                 )
                 .where(ReplyOutboxRow.chat_id == chat_id)
                 .order_by(ReplyOutboxRow.id)
@@ -180,7 +184,7 @@ class ReplyQueue:
                     log.error("a reply cannot be read (%s): dropped", exc.__class__.__name__)
                     dropped.append(row.id)
                     continue
-                claimed.append(PendingReply(row.id, reply))
+                claimed.append(PendingReply(row.id, reply, row.update_key is None, row.ref))
             if dropped:
                 connection.execute(delete(ReplyOutboxRow).where(ReplyOutboxRow.id.in_(dropped)))
             if claimed:

@@ -48,17 +48,21 @@ from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
 from cardbot.db.leases import worker_name
 from cardbot.db.reply_outbox import RENEW_EVERY, PendingReply
-from cardbot.metrics import CountingRateLimiter
 from cardbot.runtime import Runtime
 from cardbot.storage.leftovers import remove_leftovers
 from cardbot.telegram.flood import FloodGate
 from cardbot.telegram.mapping import carries_file, to_incoming, update_key, user_ref
-from cardbot.telegram.pace import ChatPace
 from cardbot.telegram.processor import PerUserUpdateProcessor
 from cardbot.telegram.retry import retrying
+from cardbot.telegram.send_pace import (
+    BACKGROUND,
+    MemoryLedger,
+    Paces,
+    SendLedger,
+    SharedRateLimiter,
+)
 
 log = logging.getLogger(__name__)
-SEND_RETRIES = 5
 MAX_TOAST = 200
 # An upload is downloaded, checked and stored within seconds; a folder this old was abandoned.
 STALE_DOWNLOAD_SECONDS = 600.0
@@ -108,7 +112,7 @@ class TelegramBridge:
             runtime.replies.release_all()
         settings = runtime.settings
         self.flood = FloodGate(settings.flood_burst, settings.flood_per_second)
-        self.pace = ChatPace()
+        self.limiter = SharedRateLimiter(send_ledger(runtime), paces_of(runtime), runtime.metrics)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update: apply the event, acknowledge a button press, then send what
@@ -253,16 +257,22 @@ class TelegramBridge:
                 ref = await asyncio.to_thread(refs.take, reply.retire)
                 if ref is not None:
                     retired.append((reply.retire, ref))
+            # Nobody is waiting for a background message: it goes after the replies that are.
+            background = BACKGROUND.set(pending.background)
+            progress = f"sent:{pending.ref}" if pending.ref else None
             try:
-                await self.deliver(bot, self.runtime.renderer.render(reply))
+                await self.deliver(bot, self.runtime.renderer.render(reply), progress)
             except (BadRequest, Forbidden) as exc:  # refused for good: sending again won't help
                 log.warning("a reply was refused (%s): dropped", exc.__class__.__name__)
+                if progress is not None and reply.attachments:
+                    await asyncio.to_thread(refs.take, progress)
+            finally:
+                BACKGROUND.reset(background)
             await asyncio.to_thread(queue.sent, pending.id, holder)
         for tag, (chat_id, message_id) in retired:
-            if not self.pace.has_room(chat_id):
+            if not await self.limiter.has_room(chat_id):
                 log.info("buttons of %s left: the chat is busy", tag)
                 continue
-            self.pace.record(chat_id)
             try:
                 await bot.edit_message_reply_markup(
                     chat_id=chat_id, message_id=message_id, reply_markup=None
@@ -271,9 +281,21 @@ class TelegramBridge:
                 log.info("buttons of %s not removed: %s", tag, exc.__class__.__name__)
         return len(batch)
 
-    async def deliver(self, bot: Bot, message: RenderedMessage) -> None:
-        """Send (or edit in place) one rendered message, then its attachments."""
+    async def deliver(
+        self, bot: Bot, message: RenderedMessage, progress: str | None = None
+    ) -> None:
+        """Send (or edit in place) one rendered message, then its attachments. With
+        `progress` (an outbox row's name) the message id of a text that went out is kept under
+        it until the attachments did too: sent again after a crash in between, the text is not
+        repeated and the attachments follow the first one (a card keeps its documents)."""
         refs = self.runtime.message_refs
+        if message.attachments and progress is not None:
+            earlier = await asyncio.to_thread(refs.get, progress)
+            if earlier is not None:
+                await self._send_attachments(bot, message, earlier[1])
+                await asyncio.to_thread(refs.take, progress)
+                self.runtime.metrics.reply_sent()
+                return
         markup: InlineKeyboardMarkup | ForceReply | None = keyboard(message)
         if message.force_reply:
             markup = ForceReply(selective=True)
@@ -288,13 +310,15 @@ class TelegramBridge:
                 return
         for piece in pieces[:-1]:  # too long for one message: the buttons go with the last
             await self._send_text(bot, message.chat_id, piece, None)
-            self.pace.record(message.chat_id)
         sent = await self._send_text(bot, message.chat_id, pieces[-1], markup)
-        self.pace.record(message.chat_id)
         if message.tag is not None:
             await asyncio.to_thread(refs.put, message.tag, message.chat_id, sent.message_id)
         if message.attachments:
+            if progress is not None:
+                await asyncio.to_thread(refs.put, progress, message.chat_id, sent.message_id)
             await self._send_attachments(bot, message, sent.message_id)
+            if progress is not None:
+                await asyncio.to_thread(refs.take, progress)
         self.runtime.metrics.reply_sent()
 
     @staticmethod
@@ -375,7 +399,6 @@ class TelegramBridge:
                         reply_parameters=reply,
                     )
                 await retrying(call)
-                self.pace.record(chat_id)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update without its content, and tell the applicant to try again."""
@@ -414,8 +437,29 @@ async def register_commands(application: BotApplication, runtime: Runtime) -> No
         )
 
 
+def send_ledger(runtime: Runtime) -> SendLedger:
+    """Where the sending limits are kept: in the database when several workers may share it
+    (PostgreSQL), else in this process."""
+    if runtime.engine.dialect.name == "postgresql":
+        from cardbot.db.send_ledger import SqlSendLedger
+
+        return SqlSendLedger(runtime.engine)
+    return MemoryLedger()
+
+
+def paces_of(runtime: Runtime) -> Paces:
+    """The sending limits the settings allow."""
+    settings = runtime.settings
+    return Paces.for_limits(
+        settings.messages_per_second,
+        settings.private_chat_burst,
+        settings.group_messages_per_minute,
+    )
+
+
 def build_application(runtime: Runtime) -> BotApplication:
-    """The Application, pointed at the configured Bot API server, with retries on 429."""
+    """The Application, pointed at the configured Bot API server, with the deployment's
+    sending limits (and retries on 429)."""
     settings = runtime.settings
     bridge = TelegramBridge(runtime)
 
@@ -432,13 +476,7 @@ def build_application(runtime: Runtime) -> BotApplication:
         .connect_timeout(CONNECT_TIMEOUT)
         .pool_timeout(POOL_TIMEOUT)
         .concurrent_updates(PerUserUpdateProcessor())
-        .rate_limiter(
-            CountingRateLimiter(
-                runtime.metrics,
-                overall_max_rate=settings.messages_per_second,
-                max_retries=SEND_RETRIES,
-            )
-        )
+        .rate_limiter(bridge.limiter)
         .post_init(post_init)
         .updater(None)
         .build()
