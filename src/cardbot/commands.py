@@ -305,14 +305,17 @@ def _digest_in(store: _Store, key: str) -> str | None:
 
 
 def _reseal_inbox(settings: Settings, old_key: str, new_key: bytes) -> int:
-    """Encrypt the Telegram updates waiting in the inbox again under the new key."""
+    """Encrypt the Telegram updates waiting in the inbox, and the replies waiting in the
+    outbox, again under the new key."""
     from cardbot.db.inbox import SqlInbox
+    from cardbot.db.reply_outbox import ReplyQueue
     from cardbot.db.session import make_engine
     from cardbot.storage.keys import decode_key
 
     engine = make_engine(settings.database_url)
+    old = decode_key(old_key, "CARDBOT_OLD_SECRET_KEY")
     try:
-        return SqlInbox(engine, new_key).rekey(decode_key(old_key, "CARDBOT_OLD_SECRET_KEY"))
+        return SqlInbox(engine, new_key).rekey(old) + ReplyQueue(engine, new_key).rekey(old)
     finally:
         engine.dispose()
 
@@ -336,7 +339,7 @@ def rekey_documents(settings: Settings, old_key: str | None) -> int:
         return 2
     resealed = _reseal_inbox(settings, old_key, new_key)
     if resealed:
-        print(f"sealed {resealed} kept update(s) with the new key")
+        print(f"sealed {resealed} waiting update(s) and reply(ies) with the new key")
     new = document_store_with_key(settings, new_key)
     try:
         new.check_key()

@@ -99,3 +99,15 @@ def test_rows_written_lately_are_left_to_the_update_that_wrote_them(engine: Engi
     queue = ReplyQueue(engine, KEY)
     assert queue.chats_waiting(created_before=NOW - timedelta(seconds=5)) == []
     assert queue.chats_waiting(created_before=NOW) == [5]
+
+
+def test_rekey_seals_waiting_replies_again_so_none_is_lost_with_the_old_key(
+    engine: Engine,
+) -> None:
+    write(engine, "tg:1", reply(5, VALID_ID), reply(5, "b"))
+    new_key = os.urandom(32)
+    renewed = ReplyQueue(engine, new_key)
+    assert renewed.rekey(KEY) == 2  # `cardbot documents rekey` seals them too
+    assert renewed.rekey(KEY) == 0, "safe to run again"
+    claimed = renewed.claim(5, "a")
+    assert [p.reply for p in claimed] == [reply(5, VALID_ID), reply(5, "b")]

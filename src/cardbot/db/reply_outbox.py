@@ -46,21 +46,21 @@ class _Codec:
     """Seals (with a key) and opens the JSON of replies."""
 
     def __init__(self, key: bytes | None) -> None:
-        self._sealer = TextSealer(key, SEAL_PURPOSE) if key is not None else None
+        self.sealer = TextSealer(key, SEAL_PURPOSE) if key is not None else None
 
     def seal(self, reply: Reply, ref: str) -> str:
         text = encode_reply(reply)
-        if self._sealer is None:
+        if self.sealer is None:
             return text
-        return self._sealer.seal(text, _context(ref, reply.chat_id))
+        return self.sealer.seal(text, _context(ref, reply.chat_id))
 
     def open(self, payload: str, ref: str, chat_id: int) -> Reply:
         """The reply of a row; DocumentKeyError or DocumentCorruptError if it cannot be read."""
         if not is_sealed(payload):
             return decode_reply(payload)
-        if self._sealer is None:
+        if self.sealer is None:
             raise DocumentKeyError("no key configured for the reply outbox")
-        return decode_reply(self._sealer.open(payload, _context(ref, chat_id)))
+        return decode_reply(self.sealer.open(payload, _context(ref, chat_id)))
 
 
 class SqlReplyOutbox:
@@ -246,6 +246,45 @@ class ReplyQueue:
                 .values(claimed_by=None, claimed_until=None)
             )
             return int(result.rowcount)
+
+    def rekey(self, old_key: bytes) -> int:
+        """Seal again under this queue's key every waiting reply sealed under `old_key` or kept
+        in clear (for `cardbot documents rekey`); returns how many. Safe to run again."""
+        sealer = self._codec.sealer
+        if sealer is None:
+            raise ValueError("the reply outbox has no key to seal with")
+        old = TextSealer(old_key, SEAL_PURPOSE)
+        changed = []
+        with self._engine.begin() as connection:
+            rows = connection.execute(
+                select(
+                    ReplyOutboxRow.id,
+                    ReplyOutboxRow.ref,
+                    ReplyOutboxRow.chat_id,
+                    ReplyOutboxRow.payload,
+                ).with_for_update()
+            ).all()
+            for row_id, ref, chat_id, payload in rows:
+                context = _context(ref, chat_id)
+                if is_sealed(payload):
+                    try:
+                        sealer.open(payload, context)
+                        continue  # sealed under the new key already
+                    except DocumentKeyError:
+                        pass
+                    try:
+                        payload = old.open(payload, context)
+                    except (DocumentKeyError, DocumentCorruptError) as exc:
+                        log.warning("a waiting reply cannot be read (%s)", exc.__class__.__name__)
+                        continue
+                changed.append((row_id, sealer.seal(payload, context)))
+            for row_id, sealed in changed:
+                connection.execute(
+                    update(ReplyOutboxRow)
+                    .where(ReplyOutboxRow.id == row_id)
+                    .values(payload=sealed)
+                )
+        return len(changed)
 
     @property
     def single_process(self) -> bool:
