@@ -541,7 +541,7 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
 
         return purge_now(settings, as_json=args.json)
     if args.command == "prescreen":
-        from cardbot.commands import prescreen_folder
+        from cardbot.prescreen_command import prescreen_folder
 
         return prescreen_folder(
             settings, args.folder, as_json=args.json, language=args.lang, on=args.on

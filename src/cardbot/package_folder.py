@@ -6,12 +6,14 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cardbot.core.model import Application
-from cardbot.core.ports import DocumentStore
 from cardbot.core.screening import Package, PackageDocument
 from cardbot.core.spec import DialogSpec
+
+if TYPE_CHECKING:  # `cardbot prescreen` reads folders and never needs the model
+    from cardbot.core.model import Application
+    from cardbot.core.ports import DocumentStore
 
 SCHEMA = "cardbot.package/1"
 MANIFEST = "manifest.json"

@@ -15,6 +15,7 @@ from cardbot.config import ConfigError, Settings
 from cardbot.content.faq_files import load_faq, load_negatives
 from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
+from cardbot.core import bounded_check
 from cardbot.core.conversation import ConversationService
 from cardbot.core.events import Incoming, UserRef
 from cardbot.core.faq import FaqEntry
@@ -68,6 +69,7 @@ class Runtime:
     def close(self) -> None:
         """Release database connections and the worker threads."""
         self.executor.shutdown(wait=True)
+        bounded_check.shutdown()  # the file-checking worker processes
         self.closed = True  # nothing more is sent: what waits in the outbox, the next start sends
         self.engine.dispose()
 

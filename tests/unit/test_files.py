@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,68 @@ def test_mangled_files_never_crash_the_check(tmp_path: Path) -> None:
 
 def test_a_pdf_whose_objects_refer_to_each_other_forever_is_unreadable(tmp_path: Path) -> None:
     assert check(tmp_path, files.self_referencing_pdf(), "x.pdf").problem == "pdf_unreadable"
+
+
+# ------------------------------------------- what real decoders do with real files (issue 18)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [files.bw_a4_scan, files.palette_scan, files.sixteen_bit_scan],
+    ids=["A4 300 dpi black-and-white (mode 1)", "palette (mode P)", "16-bit grey (I;16)"],
+)
+def test_a_scan_in_any_png_mode_is_decoded_and_accepted(tmp_path: Path, make: Any) -> None:
+    verdict = check(tmp_path, make(), "scan.png")
+    assert (verdict.problem, verdict.mime_type) == (None, "image/png")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [files.png_with_random_idat, files.png_with_idat_cut_in_half],
+    ids=["random bytes in IDAT", "IDAT cut in half"],
+)
+def test_a_png_whose_image_data_is_corrupt_is_refused_though_its_checksums_are_right(
+    tmp_path: Path, make: Any
+) -> None:
+    assert check(tmp_path, make(), "scan.png").problem == "image_unreadable"
+
+
+def test_an_animated_png_is_a_png_judged_by_its_first_frame(tmp_path: Path) -> None:
+    verdict = check(tmp_path, files.apng(), "id.png")
+    assert (verdict.problem, verdict.mime_type) == (None, "image/png")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [files.owner_password_pdf, files.empty_user_password_pdf],
+    ids=["owner password only", "empty user password"],
+)
+def test_an_encrypted_pdf_that_opens_without_a_password_is_accepted(
+    tmp_path: Path, make: Any
+) -> None:
+    verdict = check(tmp_path, make(), "licence.pdf")
+    assert (verdict.problem, verdict.mime_type) == (None, "application/pdf")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        files.empty_first_branch_pdf,
+        files.indirect_count_pdf,
+        files.huge_count_pdf,
+        files.junk_before_header_pdf,
+    ],
+    ids=["empty first /Pages branch", "indirect /Count", "/Count 9999999999", "junk before"],
+)
+def test_a_pdf_every_reader_opens_is_accepted(tmp_path: Path, make: Any) -> None:
+    verdict = check(tmp_path, make(), "licence.pdf")
+    assert (verdict.problem, verdict.mime_type) == (None, "application/pdf")
+
+
+def test_a_pdf_whose_page_tree_leads_to_more_than_50_pages_is_too_long(tmp_path: Path) -> None:
+    assert check(tmp_path, files.many_page_pdf(51), "book.pdf").problem == "pdf_too_long"
+    assert check(tmp_path, files.many_page_pdf(50), "book.pdf").ok
+
+
+def test_a_zip_holding_a_pdf_is_not_taken_for_a_pdf_with_junk_before_it(tmp_path: Path) -> None:
+    assert check(tmp_path, files.zip_archive(), "licence.pdf").problem == "unsupported_file_type"

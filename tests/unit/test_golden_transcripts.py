@@ -414,6 +414,8 @@ def edges(play: Play, lang: str) -> None:
     play.upload(files.photo(seed=41), "huge.jpg", declared_size=30 * 1024 * 1024, lost=True)
     play.upload(files.photo(seed=41), "lost.jpg", lost=True)
     play.upload(files.broken_pdf(), "broken.pdf")
+    with files.tight_check_limits():  # a file that takes seconds to read: certainly too long
+        play.upload(files.object_stream_pdf(300_000), "complex.pdf")
     play.upload(files.many_page_pdf(60), "book.pdf")
     play.upload(files.photo(seed=42), "a.jpg", group="album-3")
     play.upload(files.photo(seed=43), "b.jpg", group="album-3")

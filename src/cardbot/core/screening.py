@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cardbot.core.files import PROBLEM_CODES as FILE_PROBLEMS
 from cardbot.core.files import check_file
-from cardbot.core.model import Flag
-from cardbot.core.ports import ApplicationIndex
 from cardbot.core.spec import DialogSpec
 from cardbot.core.validation import PROBLEM_CODES as VALIDATION_PROBLEMS
 from cardbot.core.validation import VALIDATORS
+
+if TYPE_CHECKING:  # the model pulls in the FAQ matcher, which `cardbot prescreen` never needs
+    from cardbot.core.model import Flag
+    from cardbot.core.ports import ApplicationIndex
 
 FLAG_CODES = ("id_number_in_use", "document_in_use")
 # A flag names this many other applications at most (the reviewer's card has to hold them).
@@ -124,6 +127,8 @@ def consistency_flags(
     exclude_user_id: int | None = None,
 ) -> list[Flag]:
     """Flags for reviewers: the ID number or a document already in another open application."""
+    from cardbot.core.model import Flag
+
     flags: list[Flag] = []
     id_number = package.fields.get("id_number")
     if id_number:

@@ -1,0 +1,134 @@
+"""Judging a file within hard bounds: a warm pool of worker processes, each limited in
+memory (RLIMIT_AS) and, for every file, in CPU time (a profiling timer whose signal ends the
+worker); a worker that goes past a bound is replaced and the file is `file_too_complex`.
+
+The workers are forked from a fork server that has Pillow and pypdf loaded: starting or
+replacing one takes milliseconds, and the calling process (the bot's threads, or
+`cardbot prescreen`) never imports either, nor is forked while it runs threads.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import signal
+import threading
+from concurrent.futures import CancelledError
+from dataclasses import dataclass
+from pathlib import Path
+
+TOO_COMPLEX = "file_too_complex"
+MIB = 1024 * 1024
+_WORKER_MODULE = "cardbot.core.file_judge"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What judging one file may take; past any of these the file is too complex."""
+
+    cpu_seconds: float = 2.0
+    # The whole worker process: interpreter, Pillow and pypdf (about 80 MiB) and the file.
+    memory_bytes: int = 256 * MIB
+    # A stand-by for CPU time: a worker stalled on input/output, or starved on a busy host.
+    wall_seconds: float = 30.0
+    workers: int = max(1, min(2, os.cpu_count() or 1))
+
+
+class _Pool:
+    """The worker pool of this process, started on first use."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.limits = Limits()
+        self.pool: object | None = None
+        self.pid = 0
+
+    def get(self) -> object:
+        """The running pool (a new one after a fork or a change of limits)."""
+        from pebble import ProcessPool
+
+        with self.lock:
+            if self.pool is None or self.pid != os.getpid():
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([_WORKER_MODULE])
+                self.pool = ProcessPool(
+                    max_workers=self.limits.workers,
+                    initializer=_start_worker,
+                    initargs=(self.limits.memory_bytes,),
+                    context=context,
+                )
+                self.pid = os.getpid()
+            return self.pool
+
+    def stop(self) -> None:
+        """Stop the workers (the next check starts new ones)."""
+        with self.lock:
+            pool, self.pool = self.pool, None
+            if pool is not None and self.pid == os.getpid():
+                pool.stop()  # type: ignore[attr-defined]
+                pool.join()  # type: ignore[attr-defined]
+
+
+_POOL = _Pool()
+atexit.register(_POOL.stop)
+
+
+def configure(limits: Limits) -> None:
+    """Judge files within these limits from now on (tests shrink them; workers restart)."""
+    _POOL.stop()
+    _POOL.limits = limits
+
+
+def current_limits() -> Limits:
+    """The limits files are judged within."""
+    return _POOL.limits
+
+
+def shutdown() -> None:
+    """Stop the worker processes; the next check starts them again."""
+    _POOL.stop()
+
+
+def judge_bounded(path: Path, kind: str, offset: int = 0) -> str | None:
+    """Judge the file's content in a worker: a problem code, None when fit for review, or
+    `file_too_complex` when judging it went past the limits."""
+    from pebble import ProcessExpired
+
+    limits = _POOL.limits
+    for _attempt in range(2):
+        pool = _POOL.get()
+        try:
+            future = pool.schedule(  # type: ignore[attr-defined]
+                _judge_in_worker,
+                args=(str(path), kind, offset, limits.cpu_seconds),
+                timeout=limits.wall_seconds,
+            )
+            result: str | None = future.result()
+            return result
+        except (ProcessExpired, TimeoutError):
+            return TOO_COMPLEX
+        except (CancelledError, RuntimeError):  # the pool was stopped under us: once more
+            continue
+    return TOO_COMPLEX
+
+
+def _start_worker(memory_bytes: int) -> None:
+    """Cap the worker's address space; the CPU timer's signal is left to end the process."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+
+
+def _judge_in_worker(path: str, kind: str, offset: int, cpu_seconds: float) -> str | None:
+    """Run in a worker: judge the file with a CPU-time alarm set (SIGPROF ends the worker)."""
+    from cardbot.core.file_judge import judge_content
+
+    signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
+    try:
+        return judge_content(Path(path), kind, offset)
+    except MemoryError:
+        return TOO_COMPLEX
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
