@@ -64,3 +64,45 @@ async def test_support_staff_answer_a_question_from_the_group(
     confirmation = await api.next_message(SUPPORT.id)
     assert "#Q1" in confirmation.plain
     assert not api.errors, api.errors
+
+
+@pytest.mark.parametrize(
+    ("language_code", "agree", "phrasings"),
+    [
+        ("zh-hans", "同意", ["我要活人", "别说了，叫个人来", "我想找人工客服", "跟你说不明白"]),
+        ("en", "agree", ["I want to talk to a person", "human please", "get me a real person"]),
+    ],
+)
+async def test_asking_for_a_person_in_words_reaches_the_support_group(
+    api: BotApiStandIn,
+    support_bot: RunningBot,
+    language_code: str,
+    agree: str,
+    phrasings: list[str],
+) -> None:
+    for serial, phrasing in enumerate(phrasings):
+        person = Person(api, FakeUser(850 + serial, "W", language_code=language_code))
+        await person.say("/start", replies=2)
+        await person.tap(agree)
+        await person.say(phrasing, replies=2)
+        to_group = await api.next_message(SUPPORT.id)
+        assert phrasing in to_group.plain and "#Q" in to_group.plain
+    assert not api.errors, api.errors
+
+
+async def test_the_applicants_reply_to_a_staff_answer_reaches_the_same_ticket(
+    api: BotApiStandIn, support_bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(860, "R", language_code="zh-hans"))
+    await person.say("/start", replies=2)
+    await person.tap("同意")
+    await person.say("转人工", replies=2)
+    question = await api.next_message(SUPPORT.id)
+    api.send_text(STAFF, "请问有什么可以帮您？", chat=SUPPORT, reply_to=question)
+    relayed, _prompt = await person.replies(2)
+    assert "请问有什么可以帮您" in relayed.plain
+    await api.next_message(SUPPORT.id)  # "relayed" confirmation
+    await person.say("审批要多久？", replies=2)
+    follow_up = await api.next_message(SUPPORT.id)
+    assert "#Q1" in follow_up.plain and "审批要多久" in follow_up.plain
+    assert not api.errors, api.errors

@@ -524,3 +524,104 @@ def test_a_reviewer_switching_language_gets_reviewer_help_in_that_language(
     _language_set, help_ = chat.press("lang:en")
     assert help_.text.startswith("🧑\u200d💼 <b>Staff help</b>")
     assert chat.buttons == ["nav:apply"]
+
+
+def staff_answers(
+    chat: Harness, group_message: RenderedMessage, answer: str
+) -> list[RenderedMessage]:
+    """A staff member replies in the support group to the bot's message there."""
+    grant_staff(chat)
+    chat.user = chat.user.__class__(STAFF_MEMBER, SUPPORT_CHAT, "zh")
+    return chat.send(GroupReply(group_message.text, answer))
+
+
+def to_support(replies: list[RenderedMessage]) -> list[RenderedMessage]:
+    return [r for r in replies if r.chat_id == SUPPORT_CHAT]
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["我要活人", "别说了，叫个人来", "跟你说不明白", "我想找人工客服", "转人工"],
+)
+def test_asking_for_a_person_in_words_mid_application_opens_a_ticket(
+    chat: Harness, request_text: str
+) -> None:
+    chat.start_as("individual")
+    replies = chat.text(request_text)
+    (question,) = to_support(replies)
+    assert "#Q1" in question.text and request_text in question.text
+    assert "转给客服" in next(r for r in replies if r.chat_id == APPLICANT).text
+    assert "姓名" in replies[-1].text
+    assert chat.state == "full_name"
+    assert (chat.applicant.application.answers if chat.applicant.application else {}) == {}
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["I want to talk to a person", "human please", "get me a real person", "operator"],
+)
+def test_asking_for_a_person_in_english_opens_a_ticket(chat: Harness, request_text: str) -> None:
+    chat.as_user(APPLICANT, "en")
+    chat.command("start")
+    chat.tap("agree")
+    (question,) = to_support(chat.text(request_text))
+    assert request_text in question.text
+
+
+def test_a_person_request_after_an_unanswered_question_carries_the_question(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    chat.text("你们公司在哪个城市？")
+    (question,) = to_support(chat.text("我要活人"))
+    assert "哪个城市" in question.text and "我要活人" in question.text
+
+
+def test_the_details_after_a_person_request_join_the_same_ticket(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("转人工")
+    (follow_up,) = to_support(chat.text("我想问一下周末能不能办？"))
+    assert "#Q1" in follow_up.text and "周末" in follow_up.text
+    with chat.unit_of_work() as uow:
+        assert uow.support.count_recent(APPLICANT, datetime(2000, 1, 1, tzinfo=UTC)) == 1
+
+
+def test_the_hotline_of_another_operator_is_not_a_request_for_a_person(chat: Harness) -> None:
+    chat.start_as("individual")
+    replies = chat.text("10086热线人工服务几点开始？")
+    assert to_support(replies) == []
+    assert "不太确定" in replies[0].text
+
+
+def test_a_reply_to_a_staff_answer_goes_to_the_same_ticket_not_the_faq(chat: Harness) -> None:
+    chat.start_as("individual")
+    ask = ask_person_button(chat.text("你们公司在哪个城市？"))
+    (question,) = to_support(chat.press(ask))
+    staff_answers(chat, question, "在深圳")
+    chat.as_user(APPLICANT)
+    replies = chat.text("审批要多久？")  # would be an FAQ question, but it answers staff
+    (follow_up,) = to_support(replies)
+    assert "#Q1" in follow_up.text and "审批要多久" in follow_up.text
+    assert "3–10" not in replies[0].text
+    with chat.unit_of_work() as uow:
+        ticket = uow.support.ticket(1)
+        assert ticket is not None and ticket.status == "sent"
+    relayed = staff_answers(chat, follow_up, "一般 3 到 10 个工作日")
+    assert any("一般 3 到 10 个工作日" in r.text for r in relayed if r.chat_id == APPLICANT)
+
+
+def test_a_valid_answer_after_a_staff_answer_is_the_steps_answer(chat: Harness) -> None:
+    chat.start_as("individual")
+    ask = ask_person_button(chat.text("你们公司在哪个城市？"))
+    (question,) = to_support(chat.press(ask))
+    staff_answers(chat, question, "在深圳")
+    chat.as_user(APPLICANT)
+    assert to_support(chat.text("张三")) == []
+    assert chat.state == "id_type"
+
+
+def test_follow_ups_without_a_staff_answer_are_limited(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text("转人工")
+    sent = [to_support(chat.text(f"第{n}个补充问题？")) for n in range(5)]
+    assert [len(s) for s in sent] == [1, 1, 1, 0, 0]

@@ -106,3 +106,109 @@ def test_a_match_resting_on_one_common_word_is_refused() -> None:
 def test_normalising_folds_width_case_and_traditional_characters() -> None:
     assert normalise("ＡＰＰＲＯＶＡＬ 審核") == "approval 审核"
     assert "~zhuangtai" in tokens("状态") and "~zhuangtai" in tokens("状太")
+
+
+@pytest.mark.parametrize("path", [faq_bench.HELD_OUT, faq_bench.SETS["development"]])
+def test_held_out_questions_are_answered_and_adjacent_ones_refused_in_each_language(
+    matcher: FaqMatcher, path: Path
+) -> None:
+    result = faq_bench.evaluate(matcher, faq_bench.labelled_set(path))
+    assert set(result["by_language"]) == {"zh", "en"}
+    for figures in result["by_language"].values():
+        assert figures["in_scope_accuracy"] >= 0.90, result["misses"]
+        assert figures["out_of_scope_refusal"] >= 0.90, result["misses"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "抖音小店开户审核要多久",
+        "中信银行房贷一般多久审批下来",
+        "考研网上确认审核需要多久",
+        "代金券合法吗",
+        "信用卡额度怎么提高",
+        "征信不好能贷款吗",
+        "10086热线人工服务几点开始",
+        "营业执照怎么办理",
+    ],
+)
+def test_a_question_about_another_product_or_institution_is_not_ours(
+    matcher: FaqMatcher, question: str
+) -> None:
+    match = matcher.match(question)
+    assert (match.entry_id, match.reason.split(":")[0]) == (None, "other")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "电销卡丢失后如何补办需哪些证件材料",
+        "电销卡退费流程需要哪些材料",
+        "电销卡每天能打多少个电话",
+        "电销卡怎么激活",
+        "电销卡多少钱一个月",
+        "电销卡需要二次实名吗",
+        "电销卡被封号了怎么办",
+        "how do I get a refund for the card",
+        "I lost my telemarketing SIM, how do I replace it",
+        "how many calls can I make per day",
+        "my number got blocked, what do I do",
+    ],
+)
+def test_a_card_topic_no_entry_covers_is_not_sure(matcher: FaqMatcher, question: str) -> None:
+    match = matcher.match(question)
+    assert (match.entry_id, match.reason.split(":")[0], match.candidates) == (
+        None,
+        "uncovered",
+        (),
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我要活人",
+        "别说了，叫个人来",
+        "跟你说不明白",
+        "我想找人工客服",
+        "转人工",
+        "I want to talk to a person",
+        "human please",
+        "get me a real person",
+    ],
+)
+def test_colloquial_requests_for_a_person_are_recognised(
+    matcher: FaqMatcher, question: str
+) -> None:
+    match = matcher.match(question)
+    assert (match.entry_id, match.wants_person) == ("talk-to-person", True)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("How long are my provided documents kept for?", "privacy"),
+        ("Is the verification process secure?", "privacy"),
+        ("电销卡审核要多久", "approval-time"),
+        ("办电销卡需要什么材料", "required-documents"),
+        ("电销卡合法吗", "legality"),
+    ],
+)
+def test_questions_about_the_review_still_find_their_entry(
+    matcher: FaqMatcher, question: str, entry: str
+) -> None:
+    assert matcher.match(question).entry_id == entry
+
+
+def test_an_entry_staff_add_about_an_uncovered_topic_makes_it_answerable() -> None:
+    entries = [
+        *load_faq(ROOT / "faq"),
+        FaqEntry(
+            "refund",
+            {"zh": ("电销卡怎么退费？", "退款多久到账？"), "en": ("How do I get a refund?",)},
+            {"zh": "退费说明", "en": "Refunds"},
+        ),
+    ]
+    matcher = FaqMatcher(entries, negatives=load_negatives(ROOT / "faq"))
+    assert matcher.match("电销卡怎么退费呀").entry_id == "refund"
+    assert matcher.match("how do I get a refund for the card").entry_id == "refund"

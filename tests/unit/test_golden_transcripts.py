@@ -264,7 +264,10 @@ def review_rejected(play: Play, lang: str) -> None:
     play.tap("rv:3:r:false_information")
     play.tap("rv:3:send")
     other = play.person("second applicant", 1008, LANGUAGES[lang])
-    play.as_(other).command("status")
+    play.note("the rejection notice's button to a person, then the question for them")
+    play.as_(other).tap("human:person")
+    play.say(words(lang, "为什么说我的信息不真实？", "Why do you say my information was false?"))
+    play.command("status")
     play.command("start")
 
 
@@ -346,6 +349,12 @@ def questions(play: Play, lang: str) -> None:
     stranger = play.member("someone", 4242, SUPPORT_GROUP, "support group")
     play.as_(stranger).reply(question, "spam")
     play.as_(staff).reply(question, "我们在深圳 <b>总部</b>")
+    play.note("the applicant replies to the answer: it goes to the same ticket, not the FAQ")
+    play.as_(me).say(words(lang, "周末也办公吗", "Are you open at weekends too"))
+    follow_up = play.last_in[SUPPORT_GROUP]
+    play.as_(staff).reply(follow_up, "周末不办公")
+    play.note("asking for a person in words, at any point")
+    play.as_(me).say(words(lang, "别说了，叫个人来", "I want to talk to a person"))
 
 
 def staff_desk(play: Play, lang: str) -> None:

@@ -110,6 +110,8 @@ FIXED_TEMPLATES = (
     "support_sent",
     "support/question",
     "support_answer",
+    "support_ask",
+    "support/followup",
     "not_allowed",
     *(f"staff/{name}" for name in STAFF_TEMPLATES),
     "admin/roles",

@@ -24,7 +24,8 @@ from cardbot.core.events import (
     Unsupported,
     UserRef,
 )
-from cardbot.core.faq import MAX_LISTED, FaqEntry, FaqMatch, FaqMatcher, normalise
+from cardbot.core.faq import MAX_LISTED, SMALL_TALK, FaqEntry, FaqMatch, FaqMatcher, normalise
+from cardbot.core.faq_scope import asks_for_person
 from cardbot.core.faq_service import FaqService, looks_like_question
 from cardbot.core.files import check_file
 from cardbot.core.flow import FlowMachine, FlowModel
@@ -73,6 +74,10 @@ MAX_SUPPORT_QUESTIONS = 5
 SUPPORT_WINDOW = timedelta(days=1)
 ACCEPT = "accept"
 ASK_PERSON = "ask"
+# The applicant's next message goes to a support ticket (0: a new one); the pending text holds
+# "ticket:messages sent since the last staff answer".
+FOLLOW_UP = "followup"
+MAX_FOLLOW_UPS = 3
 MAX_RELAYED_ANSWER = 3500
 TICKET_REFERENCE = re.compile(r"#Q([0-9]{1,18})")
 MIN_SUGGESTION_SCORE = 0.12
@@ -234,6 +239,7 @@ class ConversationService:
             turn = Turn(self, applicant, uow)
             turn.say("support_answer", answer=event.text[:MAX_RELAYED_ANSWER])
             turn.prompt_after_answer()
+            turn.await_follow_up(ticket.id, 0)
             ticket.status = "answered"
             uow.support.update_ticket(ticket)
             uow.save_applicant(applicant)
@@ -398,6 +404,8 @@ class Turn:
             if outcome == "rejected" and not final:
                 rows.append((Button("button.reapply", "nav:reapply"),))
             rows.append((Button("button.more_questions", "faq:list"),))
+            if outcome == "rejected" and self.service.support_chat_id is not None:
+                rows.append((Button("button.ask_person", "human:person"),))
             self.say(
                 f"decision/{outcome}",
                 tuple(rows),
@@ -466,6 +474,8 @@ class Turn:
     def run(self, event: Event) -> None:
         """Handle one event."""
         if self.staff_event(event):
+            return
+        if isinstance(event, Text) and self.on_follow_up(event.text):
             return
         if (
             self.state == states.NEW
@@ -837,6 +847,8 @@ class Turn:
 
     def on_text(self, text: str) -> None:
         """A typed answer, checked and stored or re-asked; or a question, answered."""
+        if self.hand_to_person(text):
+            return
         step = self.spec.steps.get(self.state)
         question = looks_like_question(text)
         if step is None or step.kind != "text":
@@ -1011,20 +1023,50 @@ class Turn:
         return True
 
     def on_ask_person(self, value: str) -> bool:
-        """Hand the applicant's own last unanswered question to the support group."""
+        """Hand the applicant's own last unanswered question to the support group ("ask"), or
+        ask them to write what they want a person to answer ("person", under a rejection)."""
+        if self.service.support_chat_id is None or self.applicant.consent_at is None:
+            return False
+        if value == "person":
+            self.say("support_ask")
+            self.await_follow_up(0, 0)
+            return True
         question = self.pending_text
         if value != "ask" or ASK_PERSON not in (self.pending_action or "") or not question:
             return False
-        if self.service.support_chat_id is None:
+        self.open_ticket(question)
+        return True
+
+    def hand_to_person(self, text: str) -> bool:
+        """When the text asks for a person ("转人工", "I want a human"), open a ticket at once,
+        with the question they could not get answered if there was one; False when it does
+        not ask for one, or no person can be reached (the FAQ then says how)."""
+        if not asks_for_person(normalise(text)) or self.faq_refuses_subject(text):
             return False
+        if self.service.support_chat_id is None or self.applicant.consent_at is None:
+            return False
+        unanswered = self.pending_text if ASK_PERSON in (self.pending_action or "") else None
+        question = f"{unanswered}\n{text}" if unanswered else text
+        self.open_ticket(question, more=True)
+        return True
+
+    def faq_refuses_subject(self, text: str) -> bool:
+        """True when the FAQ finds the text is about another product (10086's human service)."""
+        match = self.faq_match(text)
+        return match is not None and match.reason.startswith("other:")
+
+    def open_ticket(self, question: str, *, more: bool = False) -> None:
+        """Pass a question to the support group as a new ticket (within the daily limit)."""
+        assert self.service.support_chat_id is not None
         since = self.service.clock.now() - SUPPORT_WINDOW
         if self.uow.support.count_recent(self.applicant.user_id, since) >= MAX_SUPPORT_QUESTIONS:
             self.say("support_busy", limit=MAX_SUPPORT_QUESTIONS)
             self.prompt_after_answer()
-            return True
+            return
         language = self.applicant.language
+        question = question[:MAX_TICKET_TEXT]
         ticket = self.uow.support.open_ticket(
-            self.applicant.user_id, self.applicant.chat_id, question[:MAX_TICKET_TEXT], language
+            self.applicant.user_id, self.applicant.chat_id, question, language
         )
         self.replies.append(
             Reply(
@@ -1034,9 +1076,62 @@ class Turn:
                 context={"ticket": ticket, "question": question, "language": language},
             )
         )
-        self.say("support_sent")
+        self.say("support_sent", more=more, added=False)
         self.prompt_after_answer()
+        if more:
+            self.await_follow_up(ticket, 0)
+
+    def await_follow_up(self, ticket: int, sent: int) -> None:
+        """Send the applicant's next message to the ticket (0: a new one), not to the FAQ."""
+        self.applicant.pending_action = FOLLOW_UP
+        self.applicant.pending_text = f"{ticket}:{sent}"
+
+    def on_follow_up(self, text: str) -> bool:
+        """The applicant's message right after a staff answer (or after asking for a person)
+        goes to the same ticket; a valid answer to the current step, a greeting or thanks
+        does not. False when the message is not a follow-up."""
+        if self.pending_action != FOLLOW_UP or not self.pending_text:
+            return False
+        number, _, count = self.pending_text.partition(":")
+        if not number.isdigit() or not count.isdigit() or self.service.support_chat_id is None:
+            return False
+        if SMALL_TALK.match(normalise(text)) or self.valid_step_answer(text):
+            return False
+        if int(number) == 0:
+            self.open_ticket(text, more=True)
+            return True
+        ticket = self.uow.support.ticket(int(number))
+        if ticket is None or ticket.user_id != self.applicant.user_id:
+            return False
+        ticket.status = "sent"
+        self.uow.support.update_ticket(ticket)
+        language = self.applicant.language
+        self.replies.append(
+            Reply(
+                template="support/followup",
+                chat_id=self.service.support_chat_id,
+                language=self.service.team_language,
+                context={
+                    "ticket": ticket.id,
+                    "question": text[:MAX_TICKET_TEXT],
+                    "language": language,
+                },
+            )
+        )
+        self.say("support_sent", more=False, added=True, ticket=ticket.id)
+        self.prompt_after_answer()
+        if int(count) + 1 < MAX_FOLLOW_UPS:
+            self.await_follow_up(ticket.id, int(count) + 1)
         return True
+
+    def valid_step_answer(self, text: str) -> bool:
+        """True when the text, not phrased as a question, is a valid answer to a text step."""
+        step = self.spec.steps.get(self.state)
+        if step is None or step.kind != "text" or step.validator is None:
+            return False
+        if looks_like_question(text):
+            return False
+        return VALIDATORS[step.validator](text, self.app.answers, self.today()).ok
 
     def on_accept(self) -> bool:
         """Take the text kept from the last message as the current step's answer."""

@@ -16,11 +16,15 @@ import snowballstemmer
 from pypinyin.pinyin_dict import pinyin_dict
 from rapidfuzz import fuzz, process
 
+from cardbot.core.faq_scope import Topic, asks_for_person, covers, other_subject, uncovered_topic
+
 FAQ_LANGUAGES = ("zh", "en")
 NOT_OURS = "~not-ours"
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MAX_LISTED = 90  # Telegram allows 100 buttons in one message
 MAX_CORRECTIONS = 20_000
+PERSON_TAG = "person"  # the entry that says how to reach a person (else PERSON_ENTRY)
+PERSON_ENTRY = "talk-to-person"
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,14 @@ class FaqEntry:
 
 @dataclass(frozen=True)
 class FaqMatch:
-    """The matcher's verdict: the entry (None when not confident), its score, the runners-up."""
+    """The matcher's verdict: the entry (None when not confident), its score, the runners-up;
+    whether the asker wants a person, and why a question was refused (other:…, uncovered:…)."""
 
     entry_id: str | None
     score: float
     candidates: tuple[str, ...] = ()
+    wants_person: bool = False
+    reason: str = ""
 
 
 # --- text normalisation and tokens ---------------------------------------------------------
@@ -229,6 +236,38 @@ class FaqMatcher:
         self._our_vocabulary = frozenset().union(
             *(i.vocabulary for i in self._indexed if i.entry.id != NOT_OURS)
         )
+        self._questions = [
+            normalise(q)
+            for entry in self.entries.values()
+            for qs in entry.questions.values()
+            for q in qs
+        ]
+        self._topics_covered: dict[str, bool] = {}
+        self.person_entry = next(
+            (e.id for e in self.entries.values() if PERSON_TAG in e.tags),
+            PERSON_ENTRY if PERSON_ENTRY in self.entries else None,
+        )
+
+    def covers(self, topic: Topic) -> bool:
+        """True when some entry's questions are about the topic (found once, then kept)."""
+        found = self._topics_covered.get(topic.name)
+        if found is None:
+            found = self._topics_covered[topic.name] = covers(topic, self._questions)
+        return found
+
+    def scope(self, text: str) -> FaqMatch | None:
+        """The verdict on what the normalised text is about, before any word is weighed: another
+        product or institution (refused), a request for a person, or a card topic no entry
+        covers (not sure); None when it may be ours."""
+        subject = other_subject(text)
+        if subject is not None and not self.covers(subject):
+            return FaqMatch(None, 0.0, reason=f"other:{subject.name}")
+        if asks_for_person(text):
+            return FaqMatch(self.person_entry, 1.0, wants_person=True, reason="person")
+        topic = uncovered_topic(text)
+        if topic is not None and not self.covers(topic):
+            return FaqMatch(None, 0.0, reason=f"uncovered:{topic.name}")
+        return None
 
     def idf(self, term: str) -> float:
         """How telling a term is: rare across entries means telling; unknown terms count too."""
@@ -253,6 +292,9 @@ class FaqMatcher:
         text = normalise(question)
         if not text or SMALL_TALK.match(text):
             return FaqMatch(None, 0.0)
+        verdict = self.scope(text)
+        if verdict is not None:
+            return verdict
         terms = tuple(dict.fromkeys(self._resolve(t) for t in tokens(question)))
         if not terms:
             return FaqMatch(None, 0.0)
