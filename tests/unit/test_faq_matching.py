@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -212,3 +213,11 @@ def test_an_entry_staff_add_about_an_uncovered_topic_makes_it_answerable() -> No
     matcher = FaqMatcher(entries, negatives=load_negatives(ROOT / "faq"))
     assert matcher.match("电销卡怎么退费呀").entry_id == "refund"
     assert matcher.match("how do I get a refund for the card").entry_id == "refund"
+
+
+def test_the_matcher_reads_pinyin_without_loading_pypinyins_phrase_dictionary() -> None:
+    # pypinyin's package loads a phrase dictionary of about 45 MB that matching never uses.
+    probe = "import sys, cardbot.core.faq; print('pypinyin' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert tokens("状态") and "~zhuangtai" in tokens("状太")

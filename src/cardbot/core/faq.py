@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import heapq
+import importlib.util
 import math
+import os
 import re
+import sys
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
@@ -13,7 +16,6 @@ from functools import lru_cache
 
 import opencc
 import snowballstemmer
-from pypinyin.pinyin_dict import pinyin_dict
 from rapidfuzz import fuzz, process
 
 from cardbot.core.faq_scope import Topic, asks_for_person, covers, other_subject, uncovered_topic
@@ -97,11 +99,34 @@ def _stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
+def _toneless_readings() -> dict[int, str]:
+    """Each character's first reading, without tones (42,000 characters, about 4 MB).
+
+    Read from pypinyin's character table alone: importing the package would also load its
+    phrase dictionary (about 45 MB more), which matching never uses."""
+    found = importlib.util.find_spec("pypinyin")
+    if found is None or found.origin is None:
+        return {}
+    path = os.path.join(os.path.dirname(found.origin), "pinyin_dict.py")
+    spec = importlib.util.spec_from_file_location("_cardbot_pinyin_table", path)
+    if spec is None or spec.loader is None:
+        return {}
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    readings: dict[int, str] = {}
+    for code, reading in table.pinyin_dict.items():
+        first = unicodedata.normalize("NFD", reading.split(",")[0])
+        readings[code] = sys.intern("".join(c for c in first if c.isascii()))
+    return readings
+
+
+_READINGS = _toneless_readings()
+
+
 @lru_cache(maxsize=16384)
 def _pinyin(char: str) -> str:
     """The toneless pinyin of a character's first reading ("" when unknown)."""
-    reading = pinyin_dict.get(ord(char), "").split(",")[0]
-    return "".join(c for c in unicodedata.normalize("NFD", reading) if c.isascii())
+    return _READINGS.get(ord(char), "")
 
 
 @lru_cache(maxsize=4096)
