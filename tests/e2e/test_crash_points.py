@@ -1,13 +1,16 @@
-"""Fault injection at every point of a submission: a real `cardbot run` is SIGKILLed exactly
-there (the stand-in holds one Bot API call, the process dies while it waits), started again,
-and what the applicant and the review group got is counted.
+"""Fault injection at every point of a submission and of the claim that sends its documents: a
+real `cardbot run` is SIGKILLed exactly there (the stand-in holds one Bot API call, the process
+dies while it waits), started again, and what the applicant, the review group and the reviewer
+got is counted.
 
-A submit commits the application with its outbox rows (the review card with its documents, and
-the applicant's receipt), answers the button, then sends the card, its album and the receipt.
-A held call is modelled both ways Telegram may leave it: held and then dropped (never carried
-out: the message must come after the restart, once) and carried out with its answer lost (the
-message went out, the bot never learned it: it comes again, the one repeat the at-least-once
-rule allows). A worker killed right after acknowledging an update is covered by
+A submit commits the application with its outbox rows (the review card, and the applicant's
+receipt), answers the button, then sends the card and the receipt. Documents never go to the
+group: a reviewer's claim sends the package (its text, then the documents as an album) to the
+reviewer's private chat, as one outbox row. A held call is modelled both ways Telegram may leave
+it: held and then dropped (never carried out: the message must come after the restart, once)
+and carried out with its answer lost (the message went out, the bot never learned it: it comes
+again, the one repeat the at-least-once rule allows). A worker killed right after acknowledging
+an update is covered by
 `test_workers.py::test_an_update_left_by_a_worker_killed_after_acknowledging_it_is_answered_in_seconds`.
 """
 
@@ -23,8 +26,11 @@ from pathlib import Path
 
 import pytest
 
+from cardbot.core.roles import REVIEWER
 from cardbot.db.reply_outbox import ReplyQueue
-from cardbot.db.session import make_engine
+from cardbot.db.repository import SqlUnitOfWork
+from cardbot.db.session import make_engine, make_session_factory
+from cardbot.runtime import SystemClock
 from tests.e2e.test_application_flow import Person
 from tests.e2e.test_review_desk import fill_small_business
 from tests.e2e.test_run_command import start_process
@@ -32,9 +38,11 @@ from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser, SentMessage, Stall
 
 REVIEW = FakeChat(-1009876543210, "supergroup", "cardbot review")
+REVIEWER_USER = FakeUser(1499, "Li", language_code="zh-hans")
 NUMBER = re.compile(r"DX-\d{4}-\d{6}")
 RECEIPT = "🎉 申请已提交"
 NOT_NOW = "现在还不需要文件"
+STARTED = "已由审核人员开始审核"
 # What fill_small_business uploads: two sides of the ID card and the licence.
 DOCUMENTS = frozenset(hashlib.sha256(files.photo(seed=seed)).hexdigest() for seed in (1, 2, 3))
 PATIENCE = 60.0
@@ -88,6 +96,16 @@ async def deployment(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[Deploy
     api.add_chat(REVIEW)
     running = Deployment(api, tmp_path)
     await running.start()
+    await api.wait_until(
+        lambda: any(name == "getUpdates" for name, _ in api.calls), PATIENCE, "the bot polling"
+    )
+    with SqlUnitOfWork(make_session_factory(running.engine), SystemClock()) as uow:
+        uow.roles.grant(REVIEWER_USER.id, REVIEWER, None)
+        uow.commit()
+    api.send_text(REVIEWER_USER, "/start")  # the reviewer's private chat, for the documents
+    await api.wait_until(
+        lambda: bool(api.messages_to(REVIEWER_USER.id)), PATIENCE, "the reviewer's help"
+    )
     try:
         yield running
     finally:
@@ -125,9 +143,16 @@ async def at_the_summary(api: BotApiStandIn, user_id: int) -> Submission:
 
 
 def applicant_shape(messages: list[SentMessage]) -> str:
-    """The applicant's messages as letters: R the receipt, N "no file needed now", ? else."""
+    """The applicant's messages as letters: R the receipt, N "no file needed now", S "a
+    reviewer started", ? else."""
     return "".join(
-        "R" if m.plain.startswith(RECEIPT) else "N" if NOT_NOW in m.plain else "?"
+        "R"
+        if m.plain.startswith(RECEIPT)
+        else "N"
+        if NOT_NOW in m.plain
+        else "S"
+        if STARTED in m.plain
+        else "?"
         for m in messages
     )
 
@@ -140,24 +165,18 @@ def group_shape(messages: list[SentMessage]) -> str:
     )
 
 
-def cards_with_documents(messages: list[SentMessage]) -> list[tuple[SentMessage, list[bytes]]]:
-    """Each card of the group with the documents that follow it (up to the next card)."""
-    blocks: list[tuple[SentMessage, list[bytes]]] = []
-    for message in messages:
-        if message.kind == "text":
-            blocks.append((message, []))
-        else:
-            assert blocks, f"a document before any card: {group_shape(messages)}"
-            assert message.media is not None
-            blocks[-1][1].append(message.media)
-    return blocks
+def package_shape(messages: list[SentMessage]) -> str:
+    """The reviewer's private messages as letters: P a package's text, D a document (the
+    reviewer's help at /start left out)."""
+    return "".join(
+        "P" if m.kind == "text" and NUMBER.search(m.plain) else "D" if m.kind == "photo" else ""
+        for m in messages
+    )
 
 
 def assert_said(api: BotApiStandIn, submission: Submission, *, applicant: str, group: str) -> None:
     """The applicant and the group got exactly these messages (as shapes), in this order; the
-    receipt and every card name the same application; every card is followed by all its
-    documents, or (sent again after the process died not knowing it went out) at once by
-    itself again; nothing else was said."""
+    receipt and every card name the same application; no document reached the group."""
     to_applicant = submission.said(api)
     to_group = api.messages_to(REVIEW.id)
     assert applicant_shape(to_applicant) == applicant, [m.plain[:40] for m in to_applicant]
@@ -165,36 +184,54 @@ def assert_said(api: BotApiStandIn, submission: Submission, *, applicant: str, g
     receipts = [m for m in to_applicant if m.plain.startswith(RECEIPT)]
     numbers = {match.group(0) for m in receipts if (match := NUMBER.search(m.plain))}
     assert len(numbers) == 1 and len(receipts) == applicant.count("R"), numbers
-    blocks = cards_with_documents(to_group)
-    for index, (card, documents) in enumerate(blocks):
+    for card in to_group:
         assert NUMBER.findall(card.plain)[:1] == sorted(numbers), card.plain[:80]
-        if documents:
-            albums = [documents[i : i + 3] for i in range(0, len(documents), 3)]
-            assert all(
-                {hashlib.sha256(d).hexdigest() for d in album} == DOCUMENTS for album in albums
-            ), "each album carries all the card's documents"
-        else:
-            following = blocks[index + 1][0] if index + 1 < len(blocks) else None
-            assert following is not None and following.text == card.text, (
-                "a card without its documents is only one sent again right after"
-            )
-    last = [m for m in to_group if m.kind == "photo"][-3:]
-    assert len({m.media_group_id for m in last}) == 1, "the documents go as one album"
+
+
+def assert_package(api: BotApiStandIn, shape: str) -> None:
+    """The reviewer got exactly this (as a shape): every album carries all the documents and
+    answers the one package text, which is never sent twice unless it went out unconfirmed."""
+    private = api.messages_to(REVIEWER_USER.id)
+    assert package_shape(private) == shape, [m.plain[:40] for m in private]
+    photos = [m for m in private if m.kind == "photo"]
+    albums = [photos[i : i + 3] for i in range(0, len(photos), 3)]
+    for album in albums:
+        assert {hashlib.sha256(m.media or b"").hexdigest() for m in album} == DOCUMENTS
+        assert len({m.media_group_id for m in album}) == 1, "the documents go as one album"
+    texts = [m for m in private if m.kind == "text" and NUMBER.search(m.plain)]
+    replies = [p for name, p in api.calls if name == "sendMediaGroup"]
+    assert {r["reply_parameters"]["message_id"] for r in replies} <= {m.message_id for m in texts}
 
 
 async def said_everything(
     api: BotApiStandIn, deployment: Deployment, submission: Submission
 ) -> None:
-    """Wait until the outbox is empty, the receipt and a card with its documents arrived, and
-    the bot has been quiet for a while."""
+    """Wait until the outbox is empty, the receipt and the card arrived, and the bot has been
+    quiet for a while."""
 
     def done() -> bool:
-        shape = group_shape(api.messages_to(REVIEW.id))
         receipt = "R" in applicant_shape(submission.said(api))
-        documented = shape.rpartition("C")[2].startswith("DDD")  # the last card's album
-        return receipt and documented and deployment.waiting() == 0
+        carded = "C" in group_shape(api.messages_to(REVIEW.id))
+        return receipt and carded and deployment.waiting() == 0
 
-    await api.wait_until(done, timeout=PATIENCE, what="the receipt, the card and its documents")
+    await api.wait_until(done, timeout=PATIENCE, what="the receipt and the card")
+    await api.wait_idle(quiet=1.0, timeout=PATIENCE)
+
+
+def claim(api: BotApiStandIn) -> int:
+    """The reviewer claims the newest card; returns the update id."""
+    card = [m for m in api.messages_to(REVIEW.id) if m.kind == "text"][-1]
+    return api.press_button(REVIEWER_USER, card, card.button_data("认领"))
+
+
+async def package_arrived(api: BotApiStandIn, deployment: Deployment) -> None:
+    """Wait until the reviewer has a package text followed by its album and nothing waits."""
+
+    def done() -> bool:
+        shape = package_shape(api.messages_to(REVIEWER_USER.id))
+        return shape.rpartition("P")[2].startswith("DDD") and deployment.waiting() == 0
+
+    await api.wait_until(done, timeout=PATIENCE, what="the package and its documents")
     await api.wait_idle(quiet=1.0, timeout=PATIENCE)
 
 
@@ -205,6 +242,17 @@ async def kill_while_held(
     (a dropped call is never carried out; a carried-out one has no one left to answer) and
     start the process again."""
     submission.press(api)
+    await stall.held(timeout=PATIENCE)
+    await deployment.kill()
+    stall.drop()
+    await deployment.start()
+
+
+async def kill_while_the_claim_is_held(
+    api: BotApiStandIn, deployment: Deployment, stall: Stall
+) -> None:
+    """The reviewer claims; SIGKILL while the stalled call is held, then start again."""
+    claim(api)
     await stall.held(timeout=PATIENCE)
     await deployment.kill()
     stall.drop()
@@ -238,7 +286,7 @@ async def test_killed_before_the_submit_committed_it_is_applied_and_said_once_af
     await said_everything(api, deployment, submission)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="NR", group="CDDD")
+    assert_said(api, submission, applicant="NR", group="C")
 
 
 async def test_killed_after_the_commit_before_any_send_everything_is_said_once(
@@ -259,7 +307,7 @@ async def test_killed_after_the_commit_before_any_send_everything_is_said_once(
     await said_everything(api, deployment, submission)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="R", group="CDDD")
+    assert_said(api, submission, applicant="R", group="C")
 
 
 async def test_killed_while_the_card_is_sent_and_it_never_arrived_it_is_said_once(
@@ -272,7 +320,7 @@ async def test_killed_while_the_card_is_sent_and_it_never_arrived_it_is_said_onc
     await said_everything(api, deployment, submission)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="R", group="CDDD")
+    assert_said(api, submission, applicant="R", group="C")
 
 
 async def test_killed_after_the_card_went_out_unconfirmed_it_comes_again_with_its_documents(
@@ -285,41 +333,43 @@ async def test_killed_after_the_card_went_out_unconfirmed_it_comes_again_with_it
     await said_everything(api, deployment, submission)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="R", group="CCDDD")
+    assert_said(api, submission, applicant="R", group="CC")
 
 
-async def test_killed_mid_album_that_never_arrived_the_card_gets_all_its_documents(
+async def test_killed_mid_album_that_never_arrived_the_package_gets_all_its_documents(
     api: BotApiStandIn, deployment: Deployment
 ) -> None:
-    """The card accepted, its album's sendMediaGroup held and dropped: after the restart the
-    album goes as a reply to that card, which is not sent again."""
+    """The claim's package text accepted, its album's sendMediaGroup held and dropped: after
+    the restart the album goes as a reply to that text, which is not sent again."""
     submission = await at_the_summary(api, 1405)
-    stall = api.stall("sendMediaGroup", chat_id=REVIEW.id)
-    await kill_while_held(api, deployment, submission, stall)
+    submission.press(api)
     await said_everything(api, deployment, submission)
+    stall = api.stall("sendMediaGroup", chat_id=REVIEWER_USER.id)
+    await kill_while_the_claim_is_held(api, deployment, stall)
+    await package_arrived(api, deployment)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="R", group="CDDD")
-    (card,) = [m for m in api.messages_to(REVIEW.id) if m.kind == "text"]
+    assert_said(api, submission, applicant="RS", group="C")
+    assert_package(api, "PDDD")
     albums = [params for name, params in api.calls if name == "sendMediaGroup"]
-    assert [a["reply_parameters"]["message_id"] for a in albums] == [card.message_id] * 2
+    assert len(albums) == 2, "the dropped album and the one sent after the restart"
 
 
 async def test_killed_mid_album_that_went_out_unconfirmed_the_documents_come_again(
     api: BotApiStandIn, deployment: Deployment
 ) -> None:
-    """The album carried out, its answer lost: the documents come again after the one card
-    (the allowed repeat)."""
+    """The album carried out, its answer lost: the documents come again after the one package
+    text (the allowed repeat)."""
     submission = await at_the_summary(api, 1406)
-    stall = api.stall("sendMediaGroup", chat_id=REVIEW.id, carried_out=True)
-    await kill_while_held(api, deployment, submission, stall)
+    submission.press(api)
     await said_everything(api, deployment, submission)
+    stall = api.stall("sendMediaGroup", chat_id=REVIEWER_USER.id, carried_out=True)
+    await kill_while_the_claim_is_held(api, deployment, stall)
+    await package_arrived(api, deployment)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="R", group="CDDDDDD")
-    (card,) = [m for m in api.messages_to(REVIEW.id) if m.kind == "text"]
-    albums = [params for name, params in api.calls if name == "sendMediaGroup"]
-    assert [a["reply_parameters"]["message_id"] for a in albums] == [card.message_id] * 2
+    assert_said(api, submission, applicant="RS", group="C")
+    assert_package(api, "PDDDDDD")
 
 
 async def test_killed_while_the_receipt_is_sent_and_it_never_arrived_it_is_said_once(
@@ -332,7 +382,7 @@ async def test_killed_while_the_receipt_is_sent_and_it_never_arrived_it_is_said_
     await said_everything(api, deployment, submission)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="R", group="CDDD")
+    assert_said(api, submission, applicant="R", group="C")
 
 
 async def test_killed_after_the_receipt_went_out_unconfirmed_it_comes_once_more(
@@ -345,7 +395,7 @@ async def test_killed_after_the_receipt_went_out_unconfirmed_it_comes_once_more(
     await said_everything(api, deployment, submission)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="RR", group="CDDD")
+    assert_said(api, submission, applicant="RR", group="C")
 
 
 async def test_killed_after_everything_was_sent_nothing_is_said_again(
@@ -367,7 +417,7 @@ async def test_killed_after_everything_was_sent_nothing_is_said_again(
     await api.wait_idle(quiet=1.0, timeout=PATIENCE)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="R", group="CDDD")
+    assert_said(api, submission, applicant="R", group="C")
 
 
 # --------------------------------------------------------------------------- slow and failing
@@ -376,35 +426,56 @@ async def test_killed_after_everything_was_sent_nothing_is_said_again(
 async def test_a_slow_bot_api_during_the_submission_gets_each_message_once(
     api: BotApiStandIn, deployment: Deployment
 ) -> None:
-    """The card is answered after 8 s: waited for (the album and receipt after it), never sent
-    again."""
+    """The card is answered after 8 s: waited for (the receipt after it), never sent again;
+    the same for the package on the claim."""
     submission = await at_the_summary(api, 1410)
     api.answer_slowly("sendMessage", 8.0)
     calls = len(api.calls)
     submission.press(api)
     await said_everything(api, deployment, submission)
+    api.answer_slowly("sendMessage", 8.0)
+    claim(api)
+    await package_arrived(api, deployment)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="R", group="CDDD")
-    sends = [name for name, _ in api.calls[calls:] if name in ("sendMessage", "sendMediaGroup")]
-    assert sends == ["sendMessage", "sendMediaGroup", "sendMessage"], "each sent once"
+    assert_said(api, submission, applicant="RS", group="C")
+    assert_package(api, "PDDD")
+    sends = [
+        (name, params.get("chat_id"))
+        for name, params in api.calls[calls:]
+        if name in ("sendMessage", "sendMediaGroup")
+    ]
+    person = submission.person.user.id
+    assert sorted(sends, key=str) == sorted(
+        [
+            ("sendMessage", REVIEW.id),  # the card
+            ("sendMessage", person),  # the receipt
+            ("sendMessage", REVIEWER_USER.id),  # the package's text
+            ("sendMediaGroup", REVIEWER_USER.id),  # its documents
+            ("sendMessage", person),  # "a reviewer started"
+        ],
+        key=str,
+    ), "each sent once"
 
 
-async def test_failing_bot_api_answers_during_the_submission_get_each_message_once(
+async def test_failing_bot_api_answers_get_each_message_once(
     api: BotApiStandIn, deployment: Deployment
 ) -> None:
-    """5xx answers to the button, the card, the album and the receipt are retried until each
-    message went out once."""
+    """5xx answers to the button, the card, the receipt and the package's album are retried
+    until each message went out once."""
     submission = await at_the_summary(api, 1411)
     errors = len(api.errors)
     api.fail("answerCallbackQuery", status=502)
     api.fail("sendMessage", status=500, times=2)
-    api.fail("sendMediaGroup", status=503, times=2)
     submission.press(api)
     await said_everything(api, deployment, submission)
+    api.fail("sendMediaGroup", status=503, times=2)
+    claim(api)
+    await package_arrived(api, deployment)
     await deployment.stop()
 
-    assert_said(api, submission, applicant="R", group="CDDD")
+    assert_said(api, submission, applicant="RS", group="C")
+    assert_package(api, "PDDD")
     failed = [(m, status) for m, status, _ in api.errors[errors:] if m != "getUpdates"]
     assert failed == [
         ("answerCallbackQuery", 502),

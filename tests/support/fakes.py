@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from cardbot.core.faq import FaqEntry
+from cardbot.core.image_hash import hash_distance
 from cardbot.core.model import (
     DECIDED_STATUSES,
     OPEN_STATUSES,
@@ -303,6 +304,68 @@ class MemoryUnitOfWork:
             str(app.number)
             for app in self._open_applications(exclude_user_id, exclude_number)
             if any(doc.sha256 == sha256 for doc in app.documents.values()) and app.number
+        )[:limit]
+
+    def _numbered(self, exclude_number: str | None):  # type: ignore[no-untyped-def]
+        """Every numbered application, whatever its status (committed ones and the
+        applicants' current ones)."""
+        apps = dict(self.db.applications)
+        for applicant in self.db.applicants.values():
+            app = applicant.application
+            if app is not None and app.id is not None:
+                apps[app.id] = app
+        for app in apps.values():
+            if app.number and app.number != exclude_number:
+                yield app
+
+    def applications_with_answer(
+        self,
+        field: str,
+        value: str,
+        *,
+        exclude_number: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        return sorted(
+            {
+                (str(app.number), app.status.value)
+                for app in self._numbered(exclude_number)
+                if app.answers.get(field) == value
+            }
+        )[:limit]
+
+    def applications_with_document(
+        self,
+        sha256: str,
+        *,
+        exclude_number: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        return sorted(
+            {
+                (str(app.number), app.status.value)
+                for app in self._numbered(exclude_number)
+                if any(doc.sha256 == sha256 for doc in app.documents.values())
+            }
+        )[:limit]
+
+    def applications_with_similar_photo(
+        self,
+        phash: str,
+        max_distance: int,
+        *,
+        exclude_number: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        return sorted(
+            {
+                (str(app.number), app.status.value)
+                for app in self._numbered(exclude_number)
+                if any(
+                    doc.phash is not None and hash_distance(doc.phash, phash) <= max_distance
+                    for doc in app.documents.values()
+                )
+            }
         )[:limit]
 
     def load_application(self, number: str) -> Application | None:

@@ -203,8 +203,10 @@ def review_approved(play: Play, lang: str) -> None:
     play.tap("rv:1:note")
     prompt = play.last_in[REVIEW_GROUP]
     play.reply(prompt, "电话已核实 <ok>")
-    play.tap("rv:1:reveal")
+    play.tap("rv:1:docs")  # never started the bot privately: told how, in the group
+    play.press("rv:1:reveal", "the show-ID button of a card posted before cards were masked")
     play.tap("rv:1:investigate")
+    play.tap("rv:1:investigate_ok")
     play.tap("rv:1:approve")
     play.tap("rv:1:back")
     play.tap("rv:1:approve")
@@ -225,22 +227,26 @@ def review_approved(play: Play, lang: str) -> None:
 
 def review_resubmission(play: Play, lang: str) -> None:
     """A reviewer asks for the licence again with a comment; the applicant sends it; approved."""
+    play.note("the reviewer has started the bot privately, so documents reach them there")
+    private = play.person("reviewer", REVIEWER_ID, LANGUAGES[lang])
+    play.as_(private).command("start")
     submitted(play, lang, 1006, category="enterprise")
     reviewer = play.member("reviewer", REVIEWER_ID, REVIEW_GROUP, "review group")
     play.as_(reviewer).tap("rv:1:claim")
     play.tap("rv:1:resubmit")
-    play.tap("rv:1:next")
+    play.press("rv:1:send", "an old send button, before any reason")
     play.tap("rv:1:r:unreadable")
-    play.tap("rv:1:next")
     play.tap("rv:1:i:business_license")
     play.tap("rv:1:comment")
     play.reply(play.last_in[REVIEW_GROUP], "请拍清楚印章")
+    play.tap("rv:1:send")
     applicant = play.person("applicant", 1006, LANGUAGES[lang])
     play.as_(applicant).command("status")
     play.say("王芳")
     play.upload(files.pdf(), "licence-clear.pdf")
     play.tap("nav:submit")
     play.as_(reviewer).tap("rv:1:claim")
+    play.tap("rv:1:docs")
     play.tap("rv:1:approve")
     play.tap("rv:1:approve_ok")
 
@@ -251,7 +257,7 @@ def review_rejected(play: Play, lang: str) -> None:
     reviewer = play.member("reviewer", REVIEWER_ID, REVIEW_GROUP, "review group")
     play.as_(reviewer).tap("rv:1:claim")
     play.tap("rv:1:reject")
-    play.tap("rv:1:send")
+    play.press("rv:1:send", "an old send button, before any reason")
     play.tap("rv:1:r:expired")
     play.tap("rv:1:send")
     applicant = play.person("applicant", 1007, LANGUAGES[lang])
@@ -259,6 +265,12 @@ def review_rejected(play: Play, lang: str) -> None:
     play.command("status")
     play.note("a second applicant, rejected for good")
     submitted(play, lang, 1008)
+    play.note("the queue filtered: flagged, unclaimed, and a filter it does not know")
+    play.as_(reviewer).command("queue", "flagged")
+    play.command("queue", "unclaimed")
+    play.command("queue", "everything")
+    play.note("the reviewer starts the bot privately: the package with its flags comes there")
+    play.as_(play.person("reviewer", REVIEWER_ID, LANGUAGES[lang])).command("start")
     play.as_(reviewer).tap("rv:3:claim")  # application 2 is the first one's new draft
     play.tap("rv:3:reject")
     play.tap("rv:3:r:false_information")
@@ -271,6 +283,24 @@ def review_rejected(play: Play, lang: str) -> None:
     play.command("start")
 
 
+def review_claims(play: Play, lang: str) -> None:
+    """Claims change hands: released by the claimer, reassigned by an admin, freed on revoke."""
+    submitted(play, lang, 1020)
+    reviewer = play.member("reviewer", REVIEWER_ID, REVIEW_GROUP, "review group")
+    play.as_(reviewer).tap("rv:1:claim")
+    play.command("mine")
+    play.tap("rv:1:release")
+    play.command("mine")
+    play.command("assign", f"DX-2026-000001 {REVIEWER_ID}")
+    admin = play.member("admin", ADMIN, REVIEW_GROUP, "review group")
+    play.as_(admin).command("assign", "DX-2026-000001 4242")
+    play.command("assign", "DX-2026-000001")
+    play.command("assign", f"DX-2026-000001 {REVIEWER_ID}")
+    play.note("the admin revokes the reviewer role in a private chat: the claim is freed")
+    private = play.person("admin", ADMIN, LANGUAGES[lang])
+    play.as_(private).command("revoke", f"{REVIEWER_ID} reviewer")
+
+
 def withdrawn_and_deleted(play: Play, lang: str) -> None:
     """Asked for more, an applicant withdraws instead, then looks at their data and deletes it."""
     submitted(play, lang, 1009)
@@ -278,8 +308,7 @@ def withdrawn_and_deleted(play: Play, lang: str) -> None:
     play.as_(reviewer).tap("rv:1:claim")
     play.tap("rv:1:resubmit")
     play.tap("rv:1:r:unreadable")
-    play.tap("rv:1:next")
-    play.tap("rv:1:send")
+    play.press("rv:1:send", "an old send button, before any item")
     play.tap("rv:1:i:id_card")
     play.tap("rv:1:send")
     me = play.person("applicant", 1009, LANGUAGES[lang])
@@ -324,6 +353,7 @@ def estimate(play: Play, lang: str) -> None:
         play.show(reply)
     reviewer = play.member("reviewer", REVIEWER_ID, REVIEW_GROUP, "review group")
     play.as_(reviewer).command("queue")
+    play.command("queue", "overdue")
 
 
 def questions(play: Play, lang: str) -> None:
@@ -474,7 +504,7 @@ def desk_edges(play: Play, lang: str) -> None:
     reviewer = play.member("reviewer", REVIEWER_ID, REVIEW_GROUP, "review group")
     play.as_(reviewer).command("show")
     play.command("show", "DX-2026-000999")
-    play.command("show", "DX-2026-000001")
+    play.command("show", "1")
     card = play.last_in[REVIEW_GROUP]
     play.reply(card, "looks fine")
     play.tap("rv:1:claim")
@@ -536,6 +566,7 @@ SCENARIOS: dict[str, Callable[[Play, str], None]] = {
     "review_approved": review_approved,
     "review_resubmission": review_resubmission,
     "review_rejected": review_rejected,
+    "review_claims": review_claims,
     "withdrawn_and_deleted": withdrawn_and_deleted,
     "purged": purged,
     "estimate": estimate,

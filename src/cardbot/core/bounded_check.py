@@ -93,6 +93,12 @@ def shutdown() -> None:
 def judge_bounded(path: Path, kind: str, offset: int = 0) -> str | None:
     """Judge the file's content in a worker: a problem code, None when fit for review, or
     `file_too_complex` when judging it went past the limits."""
+    return examine_bounded(path, kind, offset)[0]
+
+
+def examine_bounded(path: Path, kind: str, offset: int = 0) -> tuple[str | None, bytes | None]:
+    """Judge the file's content in a worker as `judge_bounded` does; a photo fit for review
+    comes with its thumbnail for the perceptual hash (decoded within the same bounds)."""
     from pebble import ProcessExpired
 
     limits = _POOL.limits
@@ -104,13 +110,13 @@ def judge_bounded(path: Path, kind: str, offset: int = 0) -> str | None:
                 args=(str(path), kind, offset, limits.cpu_seconds),
                 timeout=limits.wall_seconds,
             )
-            result: str | None = future.result()
+            result: tuple[str | None, bytes | None] = future.result()
             return result
         except (ProcessExpired, TimeoutError):
-            return TOO_COMPLEX
+            return TOO_COMPLEX, None
         except (CancelledError, RuntimeError):  # the pool was stopped under us: once more
             continue
-    return TOO_COMPLEX
+    return TOO_COMPLEX, None
 
 
 def _start_worker(memory_bytes: int) -> None:
@@ -121,14 +127,17 @@ def _start_worker(memory_bytes: int) -> None:
     signal.signal(signal.SIGPROF, signal.SIG_DFL)
 
 
-def _judge_in_worker(path: str, kind: str, offset: int, cpu_seconds: float) -> str | None:
-    """Run in a worker: judge the file with a CPU-time alarm set (SIGPROF ends the worker)."""
-    from cardbot.core.file_judge import judge_content
+def _judge_in_worker(
+    path: str, kind: str, offset: int, cpu_seconds: float
+) -> tuple[str | None, bytes | None]:
+    """Run in a worker: judge the file (and take a photo's hash thumbnail) with a CPU-time
+    alarm set (SIGPROF ends the worker)."""
+    from cardbot.core.file_judge import examine_content
 
     signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
     try:
-        return judge_content(Path(path), kind, offset)
+        return examine_content(Path(path), kind, offset)
     except MemoryError:
-        return TOO_COMPLEX
+        return TOO_COMPLEX, None
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)

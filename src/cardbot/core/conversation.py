@@ -393,8 +393,8 @@ class Turn:
     def announce(self, outcome: str) -> None:
         """Tell the applicant about a reviewer's step, and move them where it leads."""
         app = self.app
-        context: dict[str, Any] = {"number": app.number}
         review = self.service.review
+        context: dict[str, Any] = {"number": app.number, **review.notice_context(app)}
         if outcome in ("approved", "rejected"):
             if not self.fire("close"):
                 self.applicant.state = states.IDLE
@@ -1073,13 +1073,26 @@ class Turn:
                 template="support/question",
                 chat_id=self.service.support_chat_id,
                 language=self.service.team_language,
-                context={"ticket": ticket, "question": question, "language": language},
+                context={
+                    "ticket": ticket,
+                    "question": question,
+                    "language": language,
+                    **self.application_reference(),
+                },
             )
         )
         self.say("support_sent", more=more, added=False)
         self.prompt_after_answer()
         if more:
             self.await_follow_up(ticket, 0)
+
+    def application_reference(self) -> dict[str, str | None]:
+        """The applicant's application number and status for the support group (None
+        before anything was submitted)."""
+        app = self.applicant.application
+        if app is None or app.number is None:
+            return {"number": None, "status": None}
+        return {"number": app.number, "status": app.status.value}
 
     def await_follow_up(self, ticket: int, sent: int) -> None:
         """Send the applicant's next message to the ticket (0: a new one), not to the FAQ."""
@@ -1115,6 +1128,7 @@ class Turn:
                     "ticket": ticket.id,
                     "question": text[:MAX_TICKET_TEXT],
                     "language": language,
+                    **self.application_reference(),
                 },
             )
         )
@@ -1202,6 +1216,7 @@ class Turn:
             size=verdict.size,
             received_at=self.service.clock.now(),
             file_unique_id=incoming.unique_id,
+            phash=verdict.phash,
         )
         self.app.skipped.discard(step.id)
         self.applicant.slot_index += 1
@@ -1289,7 +1304,8 @@ class Turn:
             self.uow,
             package,
             {kind: doc.sha256 for kind, doc in documents.items()},
-            exclude_user_id=self.applicant.user_id,
+            photo_hashes={kind: doc.phash for kind, doc in documents.items() if doc.phash},
+            exclude_number=app.number,
         )
         resubmission = app.number is not None
         if app.number is None:

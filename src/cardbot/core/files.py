@@ -6,8 +6,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cardbot.core.bounded_check import judge_bounded
+from cardbot.core.bounded_check import examine_bounded
 from cardbot.core.file_type import HEAD_BYTES, sniff
+from cardbot.core.image_hash import perceptual_hash
 from cardbot.core.spec import DocumentRules
 
 _CHUNK = 1024 * 1024
@@ -35,6 +36,8 @@ class FileVerdict:
     mime_type: str | None = None
     size: int = 0
     sha256: str | None = None
+    # A photo's perceptual hash (cardbot.core.image_hash); None for a PDF.
+    phash: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -64,10 +67,11 @@ def _check_readable_file(path: Path, rules: DocumentRules) -> FileVerdict:
         kind, offset = sniff(handle.read(HEAD_BYTES))
     if kind is None or kind not in rules.accepted_types:
         return FileVerdict(problem="unsupported_file_type", size=size)
-    problem = judge_bounded(path, kind, offset)
+    problem, thumbnail = examine_bounded(path, kind, offset)
     if problem:
         return FileVerdict(problem=problem, mime_type=kind, size=size)
-    return FileVerdict(mime_type=kind, size=size, sha256=sha256_of(path))
+    phash = perceptual_hash(thumbnail) if thumbnail is not None else None
+    return FileVerdict(mime_type=kind, size=size, sha256=sha256_of(path), phash=phash)
 
 
 def sha256_of(path: Path) -> str:

@@ -52,6 +52,11 @@ def _sample_stddev(path: Path) -> float:
         return float(ImageStat.Stat(sample).stddev[0]) / scale
 
 
+def reduced_grey(image: Image.Image) -> Image.Image:
+    """A decoded image shrunk to about SAMPLE_SIDE pixels on the short side, in grey."""
+    return _reduced_grey(image)[0]
+
+
 def _reduced_grey(image: Image.Image) -> tuple[Image.Image, float]:
     """The image shrunk to about SAMPLE_SIDE pixels in one channel, and its sample scale."""
     factor = max(1, min(image.size) // SAMPLE_SIDE)

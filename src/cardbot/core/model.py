@@ -39,6 +39,8 @@ class Flag:
     applications: tuple[str, ...]
     field: str | None = None
     document: str | None = None
+    # The status of each of `applications` when the flag was raised (empty in older flags).
+    outcomes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -52,6 +54,8 @@ class StoredDocument:
     size: int
     received_at: datetime
     file_unique_id: str | None = None
+    # A photo's perceptual hash (cardbot.core.image_hash); None for a PDF or an older upload.
+    phash: str | None = None
 
 
 @dataclass

@@ -51,6 +51,41 @@ class ApplicationIndex(Protocol):
         `limit`)."""
         ...
 
+    def applications_with_answer(
+        self,
+        field: str,
+        value: str,
+        *,
+        exclude_number: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        """(number, status) of applications, whatever their status, whose `field` answer is
+        `value` (the first `limit`, by number)."""
+        ...
+
+    def applications_with_document(
+        self,
+        sha256: str,
+        *,
+        exclude_number: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        """(number, status) of applications, whatever their status, holding a document with
+        this SHA-256 (the first `limit`, by number)."""
+        ...
+
+    def applications_with_similar_photo(
+        self,
+        phash: str,
+        max_distance: int,
+        *,
+        exclude_number: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        """(number, status) of applications, whatever their status, holding a photo whose
+        perceptual hash is within `max_distance` bits of `phash` (the first `limit`)."""
+        ...
+
 
 class FaqRepository(Protocol):
     """FAQ entries with their history, and the questions nobody could answer."""

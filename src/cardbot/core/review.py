@@ -8,9 +8,10 @@ role, who has claimed the application, its status and the decision being prepare
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,16 +20,18 @@ from cardbot.core.events import ButtonPress, Command, Event, GroupReply, Incomin
 from cardbot.core.log_context import about_application
 from cardbot.core.model import (
     DECIDED_STATUSES,
+    OPEN_STATUSES,
     WITH_REVIEWERS,
     Applicant,
     Application,
     AuditEvent,
+    Flag,
     Status,
 )
 from cardbot.core.ports import UnitOfWork, post
 from cardbot.core.replies import Attachment, Button, Reply
-from cardbot.core.roles import REVIEWER, roles_of
-from cardbot.core.text import mask_id_number
+from cardbot.core.roles import ADMIN, REVIEWER, roles_of
+from cardbot.core.text import mask_id_number, parse_id
 from cardbot.core.workdays import (
     REVIEW_MAX_DAYS,
     Window,
@@ -42,20 +45,56 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REVIEW_COMMANDS = ("queue", "show")
+REVIEW_COMMANDS = ("queue", "show", "mine", "assign")
 REMIND_ON_DAY = 8
+RESUBMIT_DAYS = 10  # working days the applicant has to send what a reviewer asked for
 MAX_COMMENT = 1000
 MAX_NOTE = 1000
 NOTES_ON_CARD = 3
 MAX_QUEUE = 40
+# `/queue FILTER` shows only unclaimed, overdue or flagged applications, looking at this
+# many of the oldest open ones.
+QUEUE_FILTERS = ("unclaimed", "overdue", "flagged")
+QUEUE_SCAN = 2000
 MAX_NAME = 64
 NUMBER = re.compile(r"DX-\d{4}-\d{6}")
-MASKED_STEPS = frozenset({"id_number"})
+SHORT_NUMBER = re.compile(r"[0-9]{1,6}")
+SHORT_NUMBER_YEARS = 3  # a short number is looked for in this year and the two before
+
+
+def mask_name(name: str) -> str:
+    """A name with all but its first character hidden."""
+    name = name.strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number with its middle hidden (the first three and last two digits kept)."""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 5) + phone[-2:]
+
+
+# Open applications nobody has claimed may be claimed (one under further checks keeps its
+# status when its reviewer lets it go).
+CLAIMABLE = frozenset({Status.SUBMITTED, Status.INVESTIGATING})
+
+# Personal values shown masked in the group; in full only in a reviewer's private chat.
+MASKED_STEPS: dict[str, Callable[[str], str]] = {
+    "full_name": mask_name,
+    "id_number": mask_id_number,
+    "phone": mask_phone,
+}
 
 
 def card_tag(application_id: int) -> str:
     """The name under which an application's latest review card is remembered."""
     return f"card:{application_id}"
+
+
+def prompt_tag(application_id: int, user_id: int, kind: str) -> str:
+    """The name of the reply prompt asking one reviewer for a comment or a note."""
+    return f"ask:{application_id}:{user_id}:{kind}"
 
 
 def item_digest(
@@ -117,7 +156,13 @@ class ReviewDesk:
         assert app.number is not None
         now = self.service.clock.now()
         uow.audit.append(AuditEvent(app.number, event, actor, now, data))
-        if self.back_office and event not in ("noted", "notified", "reminded", "revealed"):
+        if self.back_office and event not in (
+            "noted",
+            "notified",
+            "reminded",
+            "revealed",
+            "documents_sent",
+        ):
             uow.outbox.add(
                 {
                     "event": event,
@@ -143,7 +188,7 @@ class ReviewDesk:
             {
                 "step": s.id,
                 "kind": s.kind,
-                "value": mask_id_number(app.answers.get(s.id, ""))
+                "value": MASKED_STEPS[s.id](app.answers.get(s.id, ""))
                 if s.id in MASKED_STEPS
                 else app.answers.get(s.id, ""),
                 "changed": s.id in changed,
@@ -168,10 +213,7 @@ class ReviewDesk:
             "round": review.round,
             "answers": answers,
             "documents": documents,
-            "flags": [
-                {"code": f.code, "applications": list(f.applications), "field": f.field}
-                for f in app.flags
-            ],
+            "flags": flags_context(app.flags),
             "submitted_at": local_time(app.submitted_at).strftime("%Y-%m-%d %H:%M")
             if app.submitted_at
             else None,
@@ -191,8 +233,59 @@ class ReviewDesk:
             "notes": review.notes[-NOTES_ON_CARD:],
             "note_count": len(review.notes),
             "draft": draft.get("action"),
-            "stage": draft.get("stage"),
+            "draft_reasons": len(draft.get("reasons", [])),
+            "draft_items": [i for i in draft.get("items", [])],
+            "preview": self.preview(app, draft) if draft else None,
         }
+
+    def preview(self, app: Application, draft: dict[str, Any]) -> dict[str, Any] | None:
+        """What the applicant will read when the decision being prepared is sent (in the
+        team's language), or None while it is not ready to send."""
+        action = draft["action"]
+        reasons = list(draft.get("reasons", []))
+        items = list(draft.get("items", []))
+        if action in ("reject", "resubmit") and not reasons:
+            return None
+        if action == "resubmit" and not items:
+            return None
+        template = {
+            "approve": "approved",
+            "reject": "rejected",
+            "resubmit": "resubmit",
+            "investigate": "investigating",
+        }[action]
+        return {
+            "template": template,
+            "reasons": self.reason_texts(reasons, self.language),
+            "comment": draft.get("comment"),
+            "final": any(r.final for i in reasons if (r := self.spec.reasons.get(i))),
+            "items": items,
+            **self.notice_context(app),
+        }
+
+    def notice_context(self, app: Application) -> dict[str, Any]:
+        """What decision notices need besides the decision: the category (an individual is
+        not told about company records) and the date to resubmit by."""
+        today = local_date(self.service.clock.now())
+        resubmit_by, estimate = add_working_days(self.calendar, today, RESUBMIT_DAYS)
+        return {
+            "category": app.category,
+            "resubmit_by": resubmit_by.isoformat(),
+            "resubmit_by_estimate": estimate,
+        }
+
+    def reason_texts(self, reason_ids: Iterable[str], language: str) -> list[dict[str, str]]:
+        """Each reason in the applicant's words and language (unknown ids left out)."""
+        shown = []
+        for reason_id in reason_ids:
+            reason = self.spec.reasons.get(reason_id)
+            if reason is None:
+                continue
+            text = reason.texts.get(language) or reason.texts["zh"]
+            shown.append(
+                {"title": text.title, "explanation": text.explanation, "improve": text.improve}
+            )
+        return shown
 
     def reason_title(self, reason_id: str, language: str) -> str:
         """A reason's title, or its id when the catalogue no longer has it."""
@@ -210,11 +303,11 @@ class ReviewDesk:
         status, draft = app.status, app.review.draft
         if status in DECIDED_STATUSES:
             return ()
-        last_row: tuple[Button, ...] = (button("note", "note"),)
-        if any(app.answers.get(step) for step in MASKED_STEPS):
-            last_row = (*last_row, button("reveal", "reveal"))
-        if status == Status.SUBMITTED:
+        last_row: tuple[Button, ...] = (button("note", "note"), button("documents", "docs"))
+        if app.review.reviewer_id is None and status in CLAIMABLE:
             return ((button("claim", "claim"),), last_row)
+        if draft is None and app.review.reviewer_id is not None:
+            last_row = (*last_row, button("release", "release"))
         if status == Status.RESUBMISSION_REQUESTED:
             return (last_row,)
         if draft is None:
@@ -227,20 +320,12 @@ class ReviewDesk:
                 last_row,
             )
         action = draft["action"]
-        send_row = (button("send", "send"), button("comment", "comment"))
         back_row = (button("back", "back"),)
         if action == "approve":
             return ((button("confirm_approve", "approve_ok"),), back_row)
-        if action == "resubmit" and draft.get("stage") == "items":
-            items = [s.id for s in self.spec.applicable_steps(app.category, app.answers)]
-            chosen = draft.get("items", [])
-            rows = [
-                (Button(f"step.{item}", f"{prefix}i:{item}", selected=item in chosen),)
-                for item in items
-            ]
-            return (*rows, send_row, back_row)
-        decision = "reject" if action == "reject" else "resubmit"
-        rows = [
+        if action == "investigate":
+            return ((button("confirm_investigate", "investigate_ok"),), back_row)
+        rows: list[tuple[Button, ...]] = [
             (
                 Button(
                     "",
@@ -250,43 +335,163 @@ class ReviewDesk:
                 ),
             )
             for reason in self.spec.reasons.values()
-            if decision in reason.decisions
+            if action in reason.decisions
         ]
         if action == "resubmit":
-            return (*rows, (button("next", "next"),), back_row)
-        return (*rows, send_row, back_row)
+            chosen = draft.get("items", [])
+            items = [s.id for s in self.spec.applicable_steps(app.category, app.answers)]
+            rows += [
+                (Button(f"step.{item}", f"{prefix}i:{item}", selected=item in chosen),)
+                for item in items
+            ]
+        if self.preview(app, draft) is not None:
+            rows.append((button(f"confirm_{action}", "send"),))
+            rows.append((button("comment", "comment"),))
+        return (*rows, back_row)
 
-    def card(
-        self, app: Application, today: date, *, edit: bool, attachments: bool = False
-    ) -> Reply | None:
-        """The review card, posted anew (with the documents) or edited in place."""
+    def card(self, app: Application, today: date, *, edit: bool) -> Reply | None:
+        """The review card, posted anew or edited in place; it never carries documents nor
+        full personal values (the group may have members who are not reviewers)."""
         if self.chat_id is None or app.id is None:
             return None
-        documents: tuple[Attachment, ...] = ()
-        if attachments:
-            changed = set(app.review.changed)
-            resubmitted = app.review.round > 1 and bool(changed)
-            documents = tuple(
-                Attachment(
-                    app.documents[slot].storage_key,
-                    app.documents[slot].mime_type,
-                    f"document.{slot}",
-                )
-                for step in self.spec.applicable_steps(app.category, app.answers)
-                if step.kind == "document" and (not resubmitted or step.id in changed)
-                for slot in step.slots
-                if slot in app.documents
-            )
         return Reply(
             "review/card",
             self.chat_id,
             self.language,
             self.card_context(app, today),
             self.card_buttons(app),
-            attachments=documents,
             tag=card_tag(app.id),
             edit=edit,
         )
+
+    def replace_card(self, app: Application, why: str) -> Reply | None:
+        """Turn the application's latest card into a pointer to the new one about to be posted
+        (which takes its name), so no old card shows a stale status or live buttons."""
+        if self.chat_id is None or app.id is None:
+            return None
+        return Reply(
+            "review/card_replaced",
+            self.chat_id,
+            self.language,
+            {"number": app.number, "why": why},
+            tag=card_tag(app.id),
+            edit=True,
+        )
+
+    def close_prompt(self, app: Application, user_id: int, kind: str, outcome: str) -> Reply:
+        """Edit an answered (or no longer wanted) reply prompt down to one line."""
+        assert self.chat_id is not None and app.id is not None
+        return Reply(
+            "review/prompt_closed",
+            self.chat_id,
+            self.language,
+            {"number": app.number, "kind": kind, "outcome": outcome},
+            tag=prompt_tag(app.id, user_id, kind),
+            edit=True,
+        )
+
+    def dossier(self, app: Application, chat_id: int) -> Reply:
+        """The whole current package for one reviewer's private chat: every answer in full
+        and every document, the items renewed in the last resubmission marked."""
+        steps = self.spec.applicable_steps(app.category, app.answers)
+        changed = set(app.review.changed) if app.review.round > 1 else set()
+        answers = [
+            {
+                "step": s.id,
+                "kind": s.kind,
+                "value": app.answers.get(s.id, ""),
+                "changed": s.id in changed,
+            }
+            for s in steps
+            if s.kind != "document" and app.answers.get(s.id)
+        ]
+        documents = tuple(
+            Attachment(
+                app.documents[slot].storage_key,
+                app.documents[slot].mime_type,
+                f"document.{slot}",
+            )
+            for step in steps
+            if step.kind == "document"
+            for slot in step.slots
+            if slot in app.documents
+        )
+        return Reply(
+            "review/dossier",
+            chat_id,
+            self.language,
+            {
+                "number": app.number,
+                "category": app.category,
+                "status": app.status.value,
+                "round": app.review.round,
+                "answers": answers,
+                "changed": sorted(changed),
+                "document_count": len(documents),
+                "flags": flags_context(app.flags),
+            },
+            attachments=documents,
+        )
+
+    def send_dossier(
+        self, uow: UnitOfWork, app: Application, reviewer_id: int, actor: int | None, why: str
+    ) -> Reply | None:
+        """The package for a reviewer's private chat (audited), or None when they have never
+        started the bot (Telegram lets a bot write only to people who did)."""
+        private = uow.load_applicant(reviewer_id)
+        if private is None or private.chat_id <= 0:
+            return None
+        self.record(uow, app, "documents_sent", actor, to=reviewer_id, why=why)
+        return self.dossier(app, private.chat_id)
+
+    # -- claims --------------------------------------------------------------------------
+
+    @staticmethod
+    def unclaim(app: Application) -> None:
+        """Let an application go: nobody has it, and any decision being prepared is dropped."""
+        app.review.reviewer_id = None
+        app.review.reviewer_name = None
+        app.review.draft = None
+        if app.status == Status.IN_REVIEW:
+            app.status = Status.SUBMITTED
+
+    def current_applications(
+        self, uow: UnitOfWork, reviewer_id: int | None = None
+    ) -> list[tuple[Application, Applicant]]:
+        """Open applications (claimed by `reviewer_id` when given) that are their applicant's
+        current one, oldest submission first."""
+        found = []
+        for app in uow.open_applications():
+            if reviewer_id is not None and app.review.reviewer_id != reviewer_id:
+                continue
+            applicant = uow.load_applicant(app.user_id) if app.user_id is not None else None
+            if applicant is None or applicant.application is None:
+                continue
+            if applicant.application.id == app.id:
+                found.append((applicant.application, applicant))
+        return found
+
+    def release_claims_of(self, uow: UnitOfWork, reviewer_id: int, actor: int) -> list[Reply]:
+        """Release every open application claimed by a reviewer whose role was revoked, and
+        tell the group (each card shows it is free again)."""
+        replies: list[Reply] = []
+        today = local_date(self.service.clock.now())
+        for app, applicant in self.current_applications(uow, reviewer_id):
+            self.unclaim(app)
+            self.record(uow, app, "released", actor, reviewer=reviewer_id, why="revoked")
+            uow.save_applicant(applicant)
+            card = self.card(app, today, edit=True)
+            if card is not None and self.chat_id is not None:
+                replies.append(card)
+                replies.append(
+                    Reply(
+                        "review/released",
+                        self.chat_id,
+                        self.language,
+                        {"number": app.number, "why": "revoked", "reviewer_id": reviewer_id},
+                    )
+                )
+        return replies
 
     # -- the applicant's side ------------------------------------------------------------
 
@@ -313,9 +518,17 @@ class ReviewDesk:
             )
         else:
             self.record(turn.uow, app, "submitted", turn.applicant.user_id)
-        card = self.card(app, turn.today(), edit=False, attachments=True)
+        card = self.card(app, turn.today(), edit=False)
+        replaced = self.replace_card(app, "resubmitted") if app.review.round > 1 else None
+        if replaced is not None:
+            turn.replies.append(replaced)
         if card is not None:
             turn.replies.append(card)
+            reviewer = app.review.reviewer_id
+            if reviewer is not None and app.status == Status.IN_REVIEW:
+                dossier = self.send_dossier(turn.uow, app, reviewer, None, "resubmitted")
+                if dossier is not None:
+                    turn.replies.append(dossier)
 
     def on_withdrawn(self, turn: Turn) -> None:
         """The applicant withdrew an application under review: record it, update the card."""
@@ -372,16 +585,7 @@ class ReviewDesk:
 
     def reasons_for_applicant(self, app: Application, language: str) -> list[dict[str, str]]:
         """Each reason of the decision, in the applicant's words and language."""
-        shown = []
-        for reason_id in app.review.reasons:
-            reason = self.spec.reasons.get(reason_id)
-            if reason is None:
-                continue
-            text = reason.texts.get(language) or reason.texts["zh"]
-            shown.append(
-                {"title": text.title, "explanation": text.explanation, "improve": text.improve}
-            )
-        return shown
+        return self.reason_texts(app.review.reasons, language)
 
     def is_final(self, app: Application) -> bool:
         """True when a rejection cannot be put right by applying again."""
@@ -463,6 +667,7 @@ class GroupAction:
         self.replies: list[Reply] = []
         self.obsolete_keys: list[str] = []
         self.applicant: Applicant | None = None
+        self.sent_on_claim = False
         self.today = local_date(desk.service.clock.now())
 
     def say(self, template: str, **context: Any) -> None:
@@ -483,6 +688,18 @@ class GroupAction:
             )
         )
 
+    def refuse_tap(self, template: str, app: Application | None, op: str, **context: Any) -> None:
+        """Refuse a forged or stale tap: a brief notice to the presser, and a WARNING line with
+        ids only (no personal data)."""
+        log.warning(
+            "review button refused (%s): op %s on application %s by user %s",
+            template,
+            op[:16],
+            app.id if app is not None else "-",
+            self.user.user_id,
+        )
+        self.toast(template, **context)
+
     def is_reviewer(self, what: str) -> bool:
         """True when the sender holds the reviewer role now; otherwise refuse and log it."""
         if REVIEWER in roles_of(self.user.user_id, self.uow.roles, self.desk.service.admin_ids):
@@ -497,7 +714,11 @@ class GroupAction:
                 if not self.is_reviewer(name):
                     self.say("review/not_reviewer")
                 elif name == "queue":
-                    self.queue()
+                    self.queue(args.strip().lower())
+                elif name == "mine":
+                    self.mine()
+                elif name == "assign":
+                    self.assign(args.split())
                 else:
                     self.show(args.strip())
             case Command(name="help" | "start"):
@@ -506,7 +727,7 @@ class GroupAction:
             case ButtonPress(data=data) if data.startswith("rv:"):
                 self.on_button(data)
             case ButtonPress():
-                self.toast("stale")
+                self.refuse_tap("stale", None, "foreign")
             case GroupReply(replied_to=replied_to, text=text):
                 self.on_reply(replied_to, text)
             case _:
@@ -514,38 +735,147 @@ class GroupAction:
 
     # -- commands ------------------------------------------------------------------------
 
-    def queue(self) -> None:
-        """Open applications, oldest first, with their age in working days."""
+    def queue(self, wanted: str = "") -> None:
+        """Open applications, oldest first, with their age in working days; `wanted`: only
+        the unclaimed, the overdue or the flagged ones."""
+        if wanted and wanted not in QUEUE_FILTERS:
+            self.say("review/queue_usage", filters=list(QUEUE_FILTERS))
+            return
         rows = []
-        for app in self.uow.open_applications(limit=MAX_QUEUE):
+        for app in self.uow.open_applications(limit=QUEUE_SCAN if wanted else MAX_QUEUE):
+            due, estimate = self.desk.due(app)
+            age = self.desk.age(app, self.today)
+            waiting = app.status == Status.RESUBMISSION_REQUESTED
+            row = {
+                "number": app.number,
+                "status": app.status.value,
+                "category": app.category,
+                "age": age,
+                "due": due.isoformat(),
+                "due_estimate": estimate,
+                "near": REMIND_ON_DAY <= age <= REVIEW_MAX_DAYS,
+                "overdue": age > REVIEW_MAX_DAYS,
+                "waiting_for_applicant": waiting,
+                "reviewer": app.review.reviewer_name,
+                "flagged": bool(app.flags),
+            }
+            if wanted == "unclaimed" and (waiting or app.review.reviewer_id is not None):
+                continue
+            if wanted == "overdue" and (waiting or not row["overdue"]):
+                continue
+            if wanted == "flagged" and not app.flags:
+                continue
+            rows.append(row)
+            if len(rows) >= MAX_QUEUE:
+                break
+        self.say(
+            "review/queue",
+            rows=rows,
+            limit=REVIEW_MAX_DAYS,
+            shown=MAX_QUEUE,
+            filter=wanted or None,
+            filters=list(QUEUE_FILTERS),
+        )
+
+    def mine(self) -> None:
+        """The caller's claimed applications, oldest first, with their due dates."""
+        rows = []
+        for app, _applicant in self.desk.current_applications(self.uow, self.user.user_id):
             due, estimate = self.desk.due(app)
             age = self.desk.age(app, self.today)
             rows.append(
                 {
                     "number": app.number,
                     "status": app.status.value,
-                    "category": app.category,
                     "age": age,
                     "due": due.isoformat(),
                     "due_estimate": estimate,
-                    "near": REMIND_ON_DAY <= age <= REVIEW_MAX_DAYS,
                     "overdue": age > REVIEW_MAX_DAYS,
-                    "waiting_for_applicant": app.status == Status.RESUBMISSION_REQUESTED,
-                    "reviewer": app.review.reviewer_name,
                 }
             )
-        self.say("review/queue", rows=rows, limit=REVIEW_MAX_DAYS, shown=MAX_QUEUE)
+        self.say("review/mine", rows=rows, reviewer=self.user.name or str(self.user.user_id))
+
+    def assign(self, args: list[str]) -> None:
+        """/assign NUMBER USER_ID (admins only): give an application to another reviewer."""
+        roles = roles_of(self.user.user_id, self.uow.roles, self.desk.service.admin_ids)
+        if ADMIN not in roles:
+            log.warning("review action assign refused: user %s is not an admin", self.user.user_id)
+            self.say("review/not_admin")
+            return
+        target = parse_id(args[1]) if len(args) == 2 else None
+        app = self.find(args[0]) if len(args) == 2 else None
+        loaded = self.load(app.id) if app is not None and app.id is not None else None
+        target_roles = (
+            roles_of(target, self.uow.roles, self.desk.service.admin_ids) if target else set()
+        )
+        if loaded is None or target is None or REVIEWER not in target_roles:
+            self.say("review/assign_usage", is_reviewer=target is None or bool(target_roles))
+            return
+        app, applicant = loaded
+        if app.status not in OPEN_STATUSES:
+            self.say("review/assign_usage", is_reviewer=True)
+            return
+        self.applicant = applicant
+        previous = app.review.reviewer_id
+        self.close_prompts(app, app.review.draft, "cancelled", notes=False)
+        app.review.reviewer_id = target
+        app.review.reviewer_name = str(target)
+        app.review.draft = None
+        told = app.status != Status.SUBMITTED
+        app.status = Status.IN_REVIEW if app.status == Status.SUBMITTED else app.status
+        self.desk.record(self.uow, app, "reassigned", self.user.user_id, to=target, was=previous)
+        if not told:
+            self.notify_applicant(app, "in_review")
+        self.say("review/reassigned", number=app.number, reviewer_id=target, previous=previous)
+        dossier = self.desk.send_dossier(self.uow, app, target, self.user.user_id, "assigned")
+        if dossier is not None:
+            self.replies.append(dossier)
+        self.edit_card(app)
+        self.uow.save_applicant(applicant)
+
+    def release(self, app: Application) -> bool:
+        """The claimer (or an admin) lets the application go back to the queue."""
+        review = app.review
+        roles = roles_of(self.user.user_id, self.uow.roles, self.desk.service.admin_ids)
+        if review.reviewer_id is None or (
+            review.reviewer_id != self.user.user_id and ADMIN not in roles
+        ):
+            self.refuse_tap("claimed_by_other", app, "release", reviewer=review.reviewer_name)
+            return False
+        previous = review.reviewer_id
+        self.close_prompts(app, review.draft, "cancelled", notes=False)
+        self.desk.unclaim(app)
+        self.desk.record(self.uow, app, "released", self.user.user_id, reviewer=previous)
+        self.toast("released", number=app.number)
+        self.edit_card(app)
+        return True
+
+    def find(self, text: str) -> Application | None:
+        """The application a reviewer named: its full number, or the short one (`4` or
+        `000004`: the latest year that has it, this year first)."""
+        found = NUMBER.search(text.upper())
+        if found:
+            return self.uow.load_application(found.group(0))
+        short = text.strip().lstrip("#")
+        if not SHORT_NUMBER.fullmatch(short):
+            return None
+        for year in range(self.today.year, self.today.year - SHORT_NUMBER_YEARS, -1):
+            app = self.uow.load_application(f"DX-{year}-{int(short):06d}")
+            if app is not None:
+                return app
+        return None
 
     def show(self, args: str) -> None:
-        """Post one application's card and documents again."""
-        found = NUMBER.search(args.upper())
-        app = self.uow.load_application(found.group(0)) if found else None
+        """Post one application's card again, and send its package privately to the caller."""
+        app = self.find(args)
         if app is None or app.number is None:
             self.say("review/show_usage", given=args[:40])
             return
-        card = self.desk.card(app, self.today, edit=False, attachments=True)
-        if card is not None:
-            self.replies.append(card)
+        card = self.desk.card(app, self.today, edit=False)
+        replaced = self.desk.replace_card(app, "shown")
+        if card is not None and replaced is not None:
+            self.replies += [replaced, card]
+        self.documents(app, "show")
 
     # -- buttons -------------------------------------------------------------------------
 
@@ -556,22 +886,23 @@ class GroupAction:
             self.toast("not_reviewer")
             return
         if len(parts) < 3 or not parts[1].isdigit():
-            log.warning("review button refused: malformed data from user %s", self.user.user_id)
-            self.toast("stale")
+            self.refuse_tap("stale", None, "malformed")
             return
         loaded = self.load(int(parts[1]))
         if loaded is None:
-            self.toast("stale")
+            self.refuse_tap("stale", None, parts[2])
             return
         app, applicant = loaded
         self.applicant = applicant
         op, arg = parts[2], ":".join(parts[3:])
-        if op == "reveal":
+        if op == "docs":
+            self.documents(app, "asked")
+            return
+        if op == "reveal":  # the button of cards posted before the package went private
             self.reveal(app)
             return
-        handled = self.apply(app, op, arg)
+        handled = self.release(app) if op == "release" else self.apply(app, op, arg)
         if not handled:
-            log.info("review button %s on %s not applicable now", op, app.number)
             return
         self.uow.save_applicant(applicant)
 
@@ -591,21 +922,25 @@ class GroupAction:
     def owned(self, app: Application) -> bool:
         """True when the caller may decide: they claimed it (or nobody has, and they do now)."""
         review = app.review
-        if app.status == Status.SUBMITTED:
+        if review.reviewer_id is None and app.status in CLAIMABLE:
             self.claim(app)
             return True
         if review.reviewer_id == self.user.user_id:
             return True
-        self.toast("claimed_by_other", reviewer=review.reviewer_name)
+        self.refuse_tap("claimed_by_other", app, "decide", reviewer=review.reviewer_name)
         return False
 
     def claim(self, app: Application) -> None:
-        """Make the caller the application's reviewer and tell the applicant it is in review."""
-        app.status = Status.IN_REVIEW
+        """Make the caller the application's reviewer and tell the applicant it is in review
+        (one under further checks stays so: the applicant has been told)."""
         app.review.reviewer_id = self.user.user_id
         app.review.reviewer_name = (self.user.name or str(self.user.user_id))[:MAX_NAME]
+        told = app.status != Status.SUBMITTED
+        app.status = Status.IN_REVIEW if app.status == Status.SUBMITTED else app.status
         self.desk.record(self.uow, app, "claimed", self.user.user_id)
-        self.notify_applicant(app, "in_review")
+        if not told:
+            self.notify_applicant(app, "in_review")
+        self.sent_on_claim = self.documents(app, "claimed")
 
     def apply(self, app: Application, op: str, arg: str) -> bool:
         """Carry out one operation; False (after saying why) when it does not apply now."""
@@ -616,43 +951,38 @@ class GroupAction:
             self.ask_text(app, "note")
             return True
         if status in DECIDED_STATUSES or status == Status.RESUBMISSION_REQUESTED:
-            self.toast("already_decided", status=status.value)
+            self.refuse_tap("already_decided", app, op, status=status.value)
             return False
         if op == "claim":
-            if status != Status.SUBMITTED:
-                self.toast("claimed_by_other", reviewer=app.review.reviewer_name)
+            if app.review.reviewer_id is not None or status not in CLAIMABLE:
+                self.refuse_tap("claimed_by_other", app, op, reviewer=app.review.reviewer_name)
                 return False
             self.claim(app)
-            self.toast("claimed")
-        elif op in ("approve", "reject", "resubmit") and draft is None:
+            self.toast("claimed", documents=self.sent_on_claim)
+        elif op in ("approve", "reject", "resubmit", "investigate") and draft is None:
+            if op == "investigate" and status == Status.INVESTIGATING:
+                self.refuse_tap("stale", app, op)
+                return False
             if not self.owned(app):
                 return False
             app.review.draft = {"action": op, "by": self.user.user_id, "reasons": [], "items": []}
-            if op == "resubmit":
-                app.review.draft["stage"] = "reasons"
-        elif op == "investigate" and draft is None and status != Status.INVESTIGATING:
-            if not self.owned(app):
-                return False
-            app.status = Status.INVESTIGATING
-            self.desk.record(self.uow, app, "investigating", self.user.user_id)
-            self.notify_applicant(app, "investigating")
         elif draft is not None and draft.get("by") == self.user.user_id:
             if not self.on_draft(app, op, arg):
                 return False
         else:
-            self.toast(
-                "stale" if draft is None else "claimed_by_other", reviewer=app.review.reviewer_name
-            )
+            toast = "stale" if draft is None else "claimed_by_other"  # review/toast/…
+            self.refuse_tap(toast, app, op, reviewer=app.review.reviewer_name)
             return False
         if op != "comment":  # asking for the comment leaves the card as it is
             self.edit_card(app)
         return True
 
     def reveal(self, app: Application) -> None:
-        """Show the full ID number to the reviewer who asked, only to them, and audit it."""
-        step = next((s for s in sorted(MASKED_STEPS) if app.answers.get(s)), None)
-        if step is None or app.status in DECIDED_STATUSES:
-            self.toast("stale")
+        """Show the full ID number to the reviewer who asked, in an alert only they see, and
+        audit it."""
+        step = "id_number"
+        if not app.answers.get(step) or app.status in DECIDED_STATUSES:
+            self.refuse_tap("stale", app, "reveal")
             return
         self.desk.record(self.uow, app, "revealed", self.user.user_id, field=step)
         assert self.desk.chat_id is not None
@@ -667,56 +997,89 @@ class GroupAction:
             )
         )
 
+    def documents(self, app: Application, why: str) -> bool:
+        """Send the whole package privately to the caller (a reviewer: checked before), and
+        audit it; in the group, say how when they have not started the bot yet."""
+        reply = self.desk.send_dossier(self.uow, app, self.user.user_id, self.user.user_id, why)
+        if reply is None:
+            self.say(
+                "review/start_bot",
+                number=app.number,
+                reviewer_id=self.user.user_id,
+                reviewer=(self.user.name or str(self.user.user_id))[:MAX_NAME],
+            )
+            return False
+        self.replies.append(reply)
+        if why == "asked":
+            self.toast("documents_sent", number=app.number)
+        return True
+
     def on_draft(self, app: Application, op: str, arg: str) -> bool:
-        """Buttons of a decision being prepared: reasons, items, next, send, comment, back."""
+        """Buttons of a decision being prepared: reasons, items, comment, confirm, back.
+
+        A decision is sent only from its confirmation, which the card shows next to what the
+        applicant will read: approve and investigate take two taps, reject and resubmit three
+        (a comment is typed as a reply to the card, or after the comment button)."""
         draft = app.review.draft
         assert draft is not None
         action = draft["action"]
+        spec = self.desk.spec
         if op == "back":
+            self.close_prompts(app, draft, "cancelled", notes=False)
             app.review.draft = None
         elif op == "approve_ok" and action == "approve":
-            self.decide(app, comment=None)
-        elif op == "r" and action in ("reject", "resubmit") and draft.get("stage") != "items":
-            reason = self.desk.spec.reasons.get(arg)
+            self.decide(app)
+        elif op == "investigate_ok" and action == "investigate":
+            app.review.draft = None
+            app.status = Status.INVESTIGATING
+            self.desk.record(self.uow, app, "investigating", self.user.user_id)
+            self.notify_applicant(app, "investigating")
+        elif op == "r" and action in ("reject", "resubmit"):
+            reason = spec.reasons.get(arg)
             if reason is None or action not in reason.decisions:
-                self.toast("stale")
+                self.refuse_tap("stale", app, op)
                 return False
             chosen = draft["reasons"]
             draft["reasons"] = [r for r in chosen if r != arg] if arg in chosen else [*chosen, arg]
-        elif op == "next" and action == "resubmit" and draft.get("stage") == "reasons":
-            if not draft["reasons"]:
-                self.toast("pick_reason")
-                return False
-            applicable = [s.id for s in self.desk.spec.applicable_steps(app.category, app.answers)]
-            suggested = {i for r in draft["reasons"] for i in self.desk.spec.reasons[r].items}
-            draft["items"] = [s for s in applicable if s in suggested]
-            draft["stage"] = "items"
-        elif op == "i" and action == "resubmit" and draft.get("stage") == "items":
-            applicable = [s.id for s in self.desk.spec.applicable_steps(app.category, app.answers)]
+            if action == "resubmit" and not draft.get("items_chosen"):
+                # Items the reasons concern are suggested until the reviewer picks one.
+                suggested = {i for r in draft["reasons"] for i in spec.reasons[r].items}
+                draft["items"] = [s for s in self.applicable(app) if s in suggested]
+        elif op == "i" and action == "resubmit":
+            applicable = self.applicable(app)
             if arg not in applicable:
-                self.toast("stale")
+                self.refuse_tap("stale", app, op)
                 return False
-            chosen = draft["items"]
-            draft["items"] = [s for s in applicable if (s in chosen) != (s == arg)]
+            if not draft.get("items_chosen"):
+                # The first item picked replaces the suggestion: nothing to untick.
+                draft["items_chosen"] = True
+                draft["items"] = [arg]
+            else:
+                chosen = draft["items"]
+                draft["items"] = [s for s in applicable if (s in chosen) != (s == arg)]
         elif op in ("send", "comment") and action in ("reject", "resubmit"):
             if not self.ready(draft):
                 return False
             if op == "send":
-                self.decide(app, comment=None)
+                self.decide(app)
             else:
                 draft["awaiting"] = "comment"
                 self.ask_text(app, "comment")
         else:
-            self.toast("stale")
+            self.refuse_tap("stale", app, op)
             return False
         return True
+
+    def applicable(self, app: Application) -> list[str]:
+        """The application's steps, in flow order."""
+        return [s.id for s in self.desk.spec.applicable_steps(app.category, app.answers)]
 
     def ready(self, draft: dict[str, Any]) -> bool:
         """True when a rejection has reasons and a resubmission has reasons and items."""
         if not draft["reasons"]:
             self.toast("pick_reason")
             return False
-        if draft["action"] == "resubmit" and (draft.get("stage") != "items" or not draft["items"]):
+        if draft["action"] == "resubmit" and not draft["items"]:
             self.toast("pick_item")
             return False
         return True
@@ -736,8 +1099,21 @@ class GroupAction:
                     "limit": MAX_COMMENT,
                 },
                 force_reply=True,
+                tag=prompt_tag(app.id, self.user.user_id, kind) if app.id is not None else None,
             )
         )
+
+    def close_prompts(
+        self, app: Application, draft: dict[str, Any] | None, outcome: str, *, notes: bool
+    ) -> None:
+        """Close the reply prompts still open on the application: the comment prompt of the
+        decision being dropped or made, and (`notes`) every note prompt."""
+        if draft is not None and draft.get("awaiting") == "comment":
+            self.replies.append(self.desk.close_prompt(app, int(draft["by"]), "comment", outcome))
+        if notes:
+            for user_id in app.review.note_waiting:
+                self.replies.append(self.desk.close_prompt(app, user_id, "note", outcome))
+            app.review.note_waiting = []
 
     def edit_card(self, app: Application) -> None:
         """Update the application's card in place."""
@@ -764,21 +1140,31 @@ class GroupAction:
         self.applicant = applicant
         draft = app.review.draft
         text = text.strip()
-        awaiting_comment = (
+        drafting = (
             draft is not None
             and draft.get("by") == self.user.user_id
-            and draft.get("awaiting") == "comment"
+            and draft["action"] in ("reject", "resubmit")
         )
-        if not awaiting_comment and self.user.user_id not in app.review.note_waiting:
+        noting = self.user.user_id in app.review.note_waiting
+        # A comment when asked for one, or when the reviewer preparing a decision replies to
+        # the card; otherwise a note when one was asked for.
+        awaiting_comment = drafting and ((draft or {}).get("awaiting") == "comment" or not noting)
+        if not awaiting_comment and not noting:
             self.say("review/reply_ignored", number=app.number)
             return
         if not text or len(text) > MAX_COMMENT:
             self.say("review/text_too_long", number=app.number, limit=MAX_COMMENT)
             return
         if awaiting_comment:
-            self.decide(app, comment=text)
+            assert draft is not None
+            draft["comment"] = text
+            if draft.pop("awaiting", None):
+                self.replies.append(
+                    self.desk.close_prompt(app, self.user.user_id, "comment", "received")
+                )
         else:
             app.review.note_waiting.remove(self.user.user_id)
+            self.replies.append(self.desk.close_prompt(app, self.user.user_id, "note", "received"))
             app.review.notes.append(
                 {
                     "by": (self.user.name or str(self.user.user_id))[:MAX_NAME],
@@ -792,18 +1178,19 @@ class GroupAction:
 
     # -- decisions -----------------------------------------------------------------------
 
-    def decide(self, app: Application, comment: str | None) -> None:
-        """Apply the prepared decision and tell the applicant at once."""
+    def decide(self, app: Application) -> None:
+        """Apply the prepared (and confirmed) decision and tell the applicant at once."""
         draft = app.review.draft
         assert draft is not None
         action = draft["action"]
+        comment = draft.get("comment")
         review = app.review
         review.draft = None
         review.comment = comment
         review.reasons = list(draft.get("reasons", [])) if action != "approve" else []
         now = self.desk.service.clock.now()
         if action == "resubmit":
-            applicable = [s.id for s in self.desk.spec.applicable_steps(app.category, app.answers)]
+            applicable = self.applicable(app)
             items = [s for s in applicable if s in draft["items"]]
             review.requested = items
             review.changed = []
@@ -815,6 +1202,7 @@ class GroupAction:
             app.status = Status.APPROVED if action == "approve" else Status.REJECTED
             review.decided_at = now
             outcome = app.status.value
+        self.close_prompts(app, draft, "decided", notes=outcome != "resubmission_requested")
         self.desk.record(
             self.uow,
             app,
@@ -835,3 +1223,23 @@ class GroupAction:
         self.obsolete_keys += turn.obsolete_keys
         self.desk.record(self.uow, app, "notified", None, outcome=outcome)
         self.replies += turn.outgoing()
+
+
+def flags_context(flags: Iterable[Flag]) -> list[dict[str, Any]]:
+    """The flags as the card and the private package show them: each other application with
+    the status it had when the flag was raised (None in flags raised before statuses were
+    kept). Numbers and statuses only: no personal value is repeated."""
+    return [
+        {
+            "code": f.code,
+            "field": f.field,
+            "document": f.document,
+            "applications": list(f.applications),
+            "entries": [
+                {"number": number, "outcome": outcome}
+                for number, outcome in itertools.zip_longest(f.applications, f.outcomes)
+                if number is not None
+            ],
+        }
+        for f in flags
+    ]

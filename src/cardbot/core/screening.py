@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from cardbot.core.files import PROBLEM_CODES as FILE_PROBLEMS
 from cardbot.core.files import check_file
+from cardbot.core.image_hash import SIMILAR_IMAGE_DISTANCE
 from cardbot.core.spec import DialogSpec
 from cardbot.core.validation import PROBLEM_CODES as VALIDATION_PROBLEMS
 from cardbot.core.validation import VALIDATORS
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # the model pulls in the FAQ matcher, which `cardbot prescree
     from cardbot.core.model import Flag
     from cardbot.core.ports import ApplicationIndex
 
-FLAG_CODES = ("id_number_in_use", "document_in_use")
+FLAG_CODES = ("id_number_in_use", "document_in_use", "similar_photo")
 # A flag names this many other applications at most (the reviewer's card has to hold them).
 FLAGGED_NUMBERS = 10
 PROBLEM_CODES = (
@@ -124,30 +125,40 @@ def consistency_flags(
     package: Package,
     document_hashes: Mapping[str, str],
     *,
-    exclude_user_id: int | None = None,
+    photo_hashes: Mapping[str, str] | None = None,
+    exclude_number: str | None = None,
 ) -> list[Flag]:
-    """Flags for reviewers: the ID number or a document already in another open application."""
+    """Flags for reviewers: every other application, whatever its status, with the same ID
+    number, the same file, or a photo of the same picture (perceptual hash), with the status
+    each had at the time."""
     from cardbot.core.model import Flag
 
+    exclude = exclude_number or package.number
     flags: list[Flag] = []
+
+    def flag(code: str, found: list[tuple[str, str]], **where: str) -> None:
+        if found:
+            numbers, outcomes = zip(*found, strict=True)
+            flags.append(Flag(code, tuple(numbers), outcomes=tuple(outcomes), **where))
+
     id_number = package.fields.get("id_number")
     if id_number:
-        numbers = index.open_applications_with_answer(
-            "id_number",
-            id_number,
-            exclude_user_id=exclude_user_id,
-            exclude_number=package.number,
-            limit=FLAGGED_NUMBERS,
+        found = index.applications_with_answer(
+            "id_number", id_number, exclude_number=exclude, limit=FLAGGED_NUMBERS
         )
-        if numbers:
-            flags.append(Flag("id_number_in_use", tuple(numbers), field="id_number"))
+        flag("id_number_in_use", found, field="id_number")
     for kind, sha256 in document_hashes.items():
-        numbers = index.open_applications_with_document(
-            sha256,
-            exclude_user_id=exclude_user_id,
-            exclude_number=package.number,
+        found = index.applications_with_document(
+            sha256, exclude_number=exclude, limit=FLAGGED_NUMBERS
+        )
+        flag("document_in_use", found, document=kind)
+        if found or not photo_hashes or kind not in photo_hashes:
+            continue  # the very same file says it all
+        similar = index.applications_with_similar_photo(
+            photo_hashes[kind],
+            SIMILAR_IMAGE_DISTANCE,
+            exclude_number=exclude,
             limit=FLAGGED_NUMBERS,
         )
-        if numbers:
-            flags.append(Flag("document_in_use", tuple(numbers), document=kind))
+        flag("similar_photo", similar, document=kind)
     return flags

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cardbot.core.clock import local_time
 from cardbot.core.faq import ENTRY_ID, FAQ_LANGUAGES, MAX_LISTED, FaqEntry
 from cardbot.core.replies import Button
-from cardbot.core.roles import ADMIN, ASSIGNABLE_ROLES, STAFF, roles_of
+from cardbot.core.roles import ADMIN, ASSIGNABLE_ROLES, REVIEWER, STAFF, roles_of
 from cardbot.core.text import parse_id
 
 if TYPE_CHECKING:
@@ -89,6 +90,13 @@ class StaffDesk:
             changed = self.uow.roles.grant(user_id, role, self.applicant.user_id)
         else:
             changed = self.uow.roles.revoke(user_id, role)
+            if role == REVIEWER and REVIEWER not in roles_of(
+                user_id, self.uow.roles, self.turn.service.admin_ids
+            ):  # their claims would be stuck: nobody else may act on them
+                review = self.turn.service.review
+                self.turn.replies += review.release_claims_of(
+                    self.uow, user_id, self.applicant.user_id
+                )
         log.info("%s %s for user %s by %s", name, role, user_id, self.applicant.user_id)
         self.turn.say("admin/changed", action=name, user=user_id, role=role, changed=changed)
 
@@ -131,10 +139,16 @@ class StaffDesk:
         return self.turn.faq_matcher().entries
 
     def list_entries(self) -> None:
-        """Every entry as a button, and one to add an entry."""
+        """Every entry with its first question (in the staff member's language when it has
+        one), as a list and as buttons, and a button to add an entry."""
+        language = self.applicant.language
+        listed = [
+            {"id": entry_id, "question": first_question(entry, language)}
+            for entry_id, entry in list(self.entries().items())[:MAX_LISTED]
+        ]
         rows = [
-            (Button("", f"fa:e:{entry_id}", text=entry_id),)
-            for entry_id in list(self.entries())[:MAX_LISTED]
+            (Button("", f"fa:e:{e['id']}", text=button_text(e["id"], e["question"])),)
+            for e in listed
         ]
         rows.append((Button("staff.new_entry", "fa:new"),))
         self.turn.say("staff/entries", tuple(rows))
@@ -437,3 +451,30 @@ class StaffDesk:
         question = self.uow.faq.close_unanswered(number, "dismissed")
         self.turn.say("staff/dismissed" if question else "staff/unanswered_gone")
         return True
+
+
+# A button shows this much of an entry's first question (in columns: a Chinese character
+# takes two), so that a phone shows the button on one or two lines.
+BUTTON_QUESTION_COLUMNS = 44
+
+
+def first_question(entry: FaqEntry, language: str) -> str:
+    """The entry's first question in `language`, else in the first language that has one."""
+    for lang in (language, *FAQ_LANGUAGES, *entry.questions):
+        if entry.questions.get(lang):
+            return entry.questions[lang][0]
+    return ""
+
+
+def button_text(entry_id: str, question: str) -> str:
+    """An entry's button: its id and its first question (its start, when long)."""
+    if not question:
+        return entry_id
+    shown, columns = [], 0
+    for char in question:
+        columns += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if columns > BUTTON_QUESTION_COLUMNS - 1:
+            shown.append("…")
+            break
+        shown.append(char)
+    return f"{entry_id} · {''.join(shown)}"

@@ -64,7 +64,15 @@ APPLICATION_FIELDS = (
     "redo",
     "closed_at",
 )
-DOCUMENT_FIELDS = ("storage_key", "sha256", "mime_type", "size", "file_unique_id", "received_at")
+DOCUMENT_FIELDS = (
+    "storage_key",
+    "sha256",
+    "mime_type",
+    "size",
+    "file_unique_id",
+    "received_at",
+    "phash",
+)
 
 # The applicant with their current application's row in one query (its columns as app_*)...
 SELECT_APPLICANT = (
@@ -212,12 +220,16 @@ def to_flag(raw: dict[str, Any]) -> Flag:
         applications=tuple(raw.get("applications") or ()),
         field=raw.get("field"),
         document=raw.get("document"),
+        outcomes=tuple(raw.get("outcomes") or ()),
     )
 
 
 def flag_data(flag: Flag) -> dict[str, Any]:
     """A flag as JSON-safe data (as it reads back from the database)."""
-    return asdict(flag) | {"applications": list(flag.applications)}
+    return asdict(flag) | {
+        "applications": list(flag.applications),
+        "outcomes": list(flag.outcomes),
+    }
 
 
 def save(

@@ -149,6 +149,8 @@ class DocumentRow(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     file_unique_id: Mapped[str | None] = mapped_column(String(128))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A photo's 64-bit perceptual hash in hex (None for PDFs and uploads older than 0016).
+    phash: Mapped[str | None] = mapped_column(String(16))
 
 
 class DocumentBlobRow(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from cardbot.core.image_hash import hash_distance
 from cardbot.core.model import (
     DECIDED_STATUSES,
     OPEN_STATUSES,
@@ -296,6 +297,77 @@ class SqlUnitOfWork:
             .where(DocumentRow.sha256 == sha256)
         )
         return self._open_numbers(query, exclude_user_id, exclude_number, limit)
+
+    def _numbers_and_statuses(
+        self, query: Any, exclude_number: str | None, limit: int | None
+    ) -> list[tuple[str, str]]:
+        query = query.where(ApplicationRow.number.is_not(None))
+        if exclude_number is not None:
+            query = query.where(ApplicationRow.number != exclude_number)
+        # No DISTINCT or ORDER BY, as in _open_numbers.
+        rows = self.session.execute(query.limit(limit)).all()
+        return sorted({(str(number), str(status)) for number, status in rows})
+
+    def applications_with_answer(
+        self,
+        field: str,
+        value: str,
+        *,
+        exclude_number: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        """(number, status) of applications, whatever their status, whose `field` answer is
+        `value` (the first `limit`, by number)."""
+        query = (
+            select(ApplicationRow.number, ApplicationRow.status)
+            .join(AnswerRow, AnswerRow.application_id == ApplicationRow.id)
+            .where(AnswerRow.field == field, AnswerRow.value == value)
+        )
+        return self._numbers_and_statuses(query, exclude_number, limit)
+
+    def applications_with_document(
+        self,
+        sha256: str,
+        *,
+        exclude_number: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        """(number, status) of applications, whatever their status, holding a document with
+        this SHA-256 (the first `limit`, by number)."""
+        query = (
+            select(ApplicationRow.number, ApplicationRow.status)
+            .join(DocumentRow, DocumentRow.application_id == ApplicationRow.id)
+            .where(DocumentRow.sha256 == sha256)
+        )
+        return self._numbers_and_statuses(query, exclude_number, limit)
+
+    def applications_with_similar_photo(
+        self,
+        phash: str,
+        max_distance: int,
+        *,
+        exclude_number: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        """(number, status) of applications, whatever their status, holding a photo whose
+        perceptual hash is within `max_distance` bits of `phash` (the first `limit`)."""
+        # Hamming distance has no portable SQL: the hashes (16 characters a photo) are read
+        # in batches and compared here.
+        query = (
+            select(ApplicationRow.number, ApplicationRow.status, DocumentRow.phash)
+            .join(DocumentRow, DocumentRow.application_id == ApplicationRow.id)
+            .where(DocumentRow.phash.is_not(None), ApplicationRow.number.is_not(None))
+            .execution_options(yield_per=2000)
+        )
+        if exclude_number is not None:
+            query = query.where(ApplicationRow.number != exclude_number)
+        found: set[tuple[str, str]] = set()
+        for number, status, other in self.session.execute(query):
+            if hash_distance(phash, str(other)) <= max_distance:
+                found.add((str(number), str(status)))
+                if limit is not None and len(found) >= limit:
+                    break
+        return sorted(found)
 
     def wipe_deleted_on_commit(self, *, thorough: bool = False) -> None:
         """Once committed, overwrite the database's old copies of what was deleted (SQLite:
