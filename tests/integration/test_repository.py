@@ -213,7 +213,7 @@ def test_two_workers_changing_one_applicant_conflict_instead_of_overwriting(
     engine.dispose()
 
 
-def test_consistency_look_ups_find_other_open_applications(
+def test_consistency_look_ups_find_the_other_applications_with_their_status(
     database_url: str, tmp_path: Path
 ) -> None:
     upgrade(database_url)
@@ -232,14 +232,14 @@ def test_consistency_look_ups_find_other_open_applications(
     with units() as uow:
         first = uow.load_application("DX-2026-000001")
         assert first is not None and first.flags == []
-        assert uow.open_applications_with_answer("id_number", VALID_ID) == [
-            "DX-2026-000001",
-            "DX-2026-000002",
+        assert uow.applications_with_answer("id_number", VALID_ID) == [
+            ("DX-2026-000001", "submitted"),
+            ("DX-2026-000002", "submitted"),
         ]
-        assert uow.open_applications_with_answer(
+        assert uow.applications_with_answer(
             "id_number", VALID_ID, exclude_number="DX-2026-000002"
-        ) == ["DX-2026-000001"]
-        (one,) = uow.open_applications_with_answer("id_number", VALID_ID, limit=1)
+        ) == [("DX-2026-000001", "submitted")]
+        ((one, _status),) = uow.applications_with_answer("id_number", VALID_ID, limit=1)
         assert one in {"DX-2026-000001", "DX-2026-000002"}
         assert uow.load_application("DX-2026-999999") is None
     engine.dispose()

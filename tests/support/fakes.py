@@ -268,44 +268,6 @@ class MemoryUnitOfWork:
         self._counters[year] = last
         return f"DX-{year}-{last:06d}"
 
-    def _open_applications(self, exclude_user_id: int | None, exclude_number: str | None):  # type: ignore[no-untyped-def]
-        for applicant in self.db.applicants.values():
-            app = applicant.application
-            if app is None or app.status not in OPEN_STATUSES:
-                continue
-            if applicant.user_id == exclude_user_id or app.number == exclude_number:
-                continue
-            yield app
-
-    def open_applications_with_answer(
-        self,
-        field: str,
-        value: str,
-        *,
-        exclude_user_id: int | None = None,
-        exclude_number: str | None = None,
-        limit: int | None = None,
-    ) -> list[str]:
-        return sorted(
-            str(app.number)
-            for app in self._open_applications(exclude_user_id, exclude_number)
-            if app.answers.get(field) == value and app.number
-        )[:limit]
-
-    def open_applications_with_document(
-        self,
-        sha256: str,
-        *,
-        exclude_user_id: int | None = None,
-        exclude_number: str | None = None,
-        limit: int | None = None,
-    ) -> list[str]:
-        return sorted(
-            str(app.number)
-            for app in self._open_applications(exclude_user_id, exclude_number)
-            if any(doc.sha256 == sha256 for doc in app.documents.values()) and app.number
-        )[:limit]
-
     def _numbered(self, exclude_number: str | None):  # type: ignore[no-untyped-def]
         """Every numbered application, whatever its status (committed ones and the
         applicants' current ones)."""

@@ -27,30 +27,6 @@ class ConcurrentUpdateError(Exception):
 class ApplicationIndex(Protocol):
     """Look-ups across applications, for consistency flags."""
 
-    def open_applications_with_answer(
-        self,
-        field: str,
-        value: str,
-        *,
-        exclude_user_id: int | None = None,
-        exclude_number: str | None = None,
-        limit: int | None = None,
-    ) -> list[str]:
-        """Numbers of open applications whose `field` answer is `value` (the first `limit`)."""
-        ...
-
-    def open_applications_with_document(
-        self,
-        sha256: str,
-        *,
-        exclude_user_id: int | None = None,
-        exclude_number: str | None = None,
-        limit: int | None = None,
-    ) -> list[str]:
-        """Numbers of open applications holding a document with this SHA-256 (the first
-        `limit`)."""
-        ...
-
     def applications_with_answer(
         self,
         field: str,

@@ -9,7 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -243,68 +243,15 @@ class SqlUnitOfWork:
         self.session.flush()
         return keys
 
-    def _open_numbers(
-        self,
-        query: Select[Any],
-        exclude_user_id: int | None,
-        exclude_number: str | None,
-        limit: int | None,
-    ) -> list[str]:
-        query = query.where(
-            ApplicationRow.status.in_([s.value for s in OPEN_STATUSES]),
-            ApplicationRow.number.is_not(None),
-        )
-        if exclude_user_id is not None:
-            query = query.where(ApplicationRow.user_id != exclude_user_id)
-        if exclude_number is not None:
-            query = query.where(ApplicationRow.number != exclude_number)
-        # No DISTINCT or ORDER BY: either would read every match before the first ten, and
-        # an ID number can be in thousands of applications (the same document in two kinds
-        # of one application comes back twice, and then counts once).
-        numbers = self.session.execute(query.limit(limit)).scalars()
-        return sorted({str(n) for n in numbers})
-
-    def open_applications_with_answer(
-        self,
-        field: str,
-        value: str,
-        *,
-        exclude_user_id: int | None = None,
-        exclude_number: str | None = None,
-        limit: int | None = None,
-    ) -> list[str]:
-        """Numbers of open applications whose `field` answer is `value` (the first `limit`)."""
-        query = (
-            select(ApplicationRow.number)
-            .join(AnswerRow, AnswerRow.application_id == ApplicationRow.id)
-            .where(AnswerRow.field == field, AnswerRow.value == value)
-        )
-        return self._open_numbers(query, exclude_user_id, exclude_number, limit)
-
-    def open_applications_with_document(
-        self,
-        sha256: str,
-        *,
-        exclude_user_id: int | None = None,
-        exclude_number: str | None = None,
-        limit: int | None = None,
-    ) -> list[str]:
-        """Numbers of open applications holding a document with this SHA-256 (the first
-        `limit`)."""
-        query = (
-            select(ApplicationRow.number)
-            .join(DocumentRow, DocumentRow.application_id == ApplicationRow.id)
-            .where(DocumentRow.sha256 == sha256)
-        )
-        return self._open_numbers(query, exclude_user_id, exclude_number, limit)
-
     def _numbers_and_statuses(
         self, query: Any, exclude_number: str | None, limit: int | None
     ) -> list[tuple[str, str]]:
         query = query.where(ApplicationRow.number.is_not(None))
         if exclude_number is not None:
             query = query.where(ApplicationRow.number != exclude_number)
-        # No DISTINCT or ORDER BY, as in _open_numbers.
+        # No DISTINCT or ORDER BY: either would read every match before the first ten, and
+        # an ID number can be in thousands of applications (the same document in two kinds
+        # of one application comes back twice, and then counts once).
         rows = self.session.execute(query.limit(limit)).all()
         return sorted({(str(number), str(status)) for number, status in rows})
 
