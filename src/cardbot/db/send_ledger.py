@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, select, upda
 
 from cardbot.db.models import SendPaceRow
 from cardbot.db.session import ignoring_duplicates
-from cardbot.telegram.send_pace import Cell, State, give_back, hold_back, take
+from cardbot.telegram.send_pace import Cell, State, give_back, hold_back, take, waiting
 
 NOW = func.extract("epoch", func.clock_timestamp())
 FORGET_EVERY = 1000  # takes
@@ -67,7 +67,7 @@ class SqlSendLedger:
 
         def decide(states: dict[str, State], now: float) -> None:
             nonlocal wait
-            wait = take(states, cells, now, background)
+            wait = waiting(states, cells, now, background)
 
         self._change(cells, decide, commit=False)
         return wait

@@ -21,7 +21,7 @@ import contextvars
 import logging
 import math
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -172,13 +172,21 @@ class Cell:
     count: int
 
 
-def take(states: dict[str, State], cells: Sequence[Cell], now: float, background: bool) -> float:
-    """Take the places of `cells` if each fits its scope now (updating `states`) and return 0;
-    else change nothing and return how long to wait."""
+def waiting(
+    states: Mapping[str, State], cells: Sequence[Cell], now: float, background: bool
+) -> float:
+    """How long `cells` must wait before each fits its scope (0: they fit now)."""
     wait = 0.0
     for cell in cells:
         state = states.get(cell.scope, ())
         wait = max(wait, cell.limit.wait(state, now, cell.count, background))
+    return wait
+
+
+def take(states: dict[str, State], cells: Sequence[Cell], now: float, background: bool) -> float:
+    """Take the places of `cells` if each fits its scope now (updating `states`) and return 0;
+    else change nothing and return how long to wait."""
+    wait = waiting(states, cells, now, background)
     if wait > EPSILON:
         return wait
     for cell in cells:
@@ -242,7 +250,7 @@ class MemoryLedger:
 
     def peek(self, cells: Sequence[Cell], background: bool) -> float:
         """How long the cells would wait now (0: they fit), taking nothing."""
-        return take(dict(self._states), cells, self.clock(), background)
+        return waiting(self._states, cells, self.clock(), background)
 
     def hold_back(self, cell: Cell, seconds: float) -> None:
         """Keep the cell's scope closed for `seconds` from now."""
