@@ -4,7 +4,8 @@ worker); a worker that goes past a bound is replaced and the file is `file_too_c
 
 The workers are forked from a fork server that has Pillow and pypdf loaded: starting or
 replacing one takes milliseconds, and the calling process (the bot's threads, or
-`cardbot prescreen`) never imports either, nor is forked while it runs threads.
+`cardbot prescreen`) never decodes a file itself nor is forked while it runs threads (the bot
+does load Pillow and imagehash to hash the small thumbnail a worker returns: image_hash.py).
 """
 
 from __future__ import annotations
