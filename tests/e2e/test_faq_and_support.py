@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import RunningBot
-from tests.e2e.test_application_flow import Person
+from tests.e2e.test_application_flow import VALID_PHONE, Person
+from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser
 
 SUPPORT = FakeChat(-1001234567890, "supergroup", "cardbot support")
@@ -105,4 +107,25 @@ async def test_the_applicants_reply_to_a_staff_answer_reaches_the_same_ticket(
     await person.say("审批要多久？", replies=2)
     follow_up = await api.next_message(SUPPORT.id)
     assert "#Q1" in follow_up.plain and "审批要多久" in follow_up.plain
+    assert not api.errors, api.errors
+
+
+async def test_a_question_after_submission_reaches_the_group_with_the_application_number(
+    api: BotApiStandIn, support_bot: RunningBot
+) -> None:
+    person = Person(api, FakeUser(870, "S", language_code="zh-hans"))
+    await person.begin("个人")
+    await person.say("Lee Kim")
+    await person.tap("护照")
+    await person.say("M12345678")
+    await person.say(VALID_PHONE)
+    await person.document(files.pdf(2), "passport.pdf", "application/pdf")
+    (done,) = await person.tap("确认提交")
+    (number,) = re.findall(r"DX-\d{4}-\d{6}", done.plain)
+    (handed_on,) = await person.say("我想找人工客服")
+    assert "转给客服" in handed_on.plain
+    to_group = await api.next_message(SUPPORT.id)
+    assert f"申请 {number}（已提交，等待审核）" in to_group.plain
+    assert "我想找人工客服" in to_group.plain
+    assert "M12345678" not in to_group.plain and VALID_PHONE not in to_group.plain
     assert not api.errors, api.errors

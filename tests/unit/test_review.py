@@ -565,6 +565,27 @@ def test_an_approved_identity_and_its_photos_reused_are_flagged_with_the_outcome
     assert "同一证件号码也出现在以下申请中（不论状态）：DX-2026-000001（已通过）" in dossier.text
 
 
+def test_a_flag_shows_the_earlier_applications_status_of_now_not_of_the_flags_day(
+    tmp_path: Path,
+) -> None:
+    chat = desk(tmp_path, started=True)
+    chat.as_user(2002)
+    chat.start_as("individual")
+    chat.fill_identity()  # the same ID number as DX-2026-000001, still waiting
+    chat.upload(files.photo(seed=7), group="album")
+    chat.upload(files.photo(seed=8), group="album")
+    chat.press("nav:submit")
+    app = chat.applicant.application
+    assert app is not None and [f.outcomes for f in app.flags] == [("submitted",)]
+    as_reviewer(chat)
+    tap_application(chat, 1, "approve")
+    tap_application(chat, 1, "approve_ok")
+    (dossier,) = to(tap_application(chat, 2, "docs"), REVIEWER_ID)
+    assert "DX-2026-000001（已通过）" in dossier.text
+    (card,) = [m for m in to(chat.command("show", "2"), GROUP) if "DX-2026-000002" in m.text][-1:]
+    assert "DX-2026-000001（已通过）" in card.text
+
+
 def test_the_same_file_in_a_rejected_application_is_flagged_and_a_distinct_photo_is_not(
     tmp_path: Path,
 ) -> None:

@@ -12,6 +12,7 @@ import itertools
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -442,6 +443,7 @@ class ReviewDesk:
         if private is None or private.chat_id <= 0:
             return None
         self.record(uow, app, "documents_sent", actor, to=reviewer_id, why=why)
+        refresh_flags(uow, app)
         return self.dossier(app, private.chat_id)
 
     # -- claims --------------------------------------------------------------------------
@@ -871,6 +873,7 @@ class GroupAction:
         if app is None or app.number is None:
             self.say("review/show_usage", given=args[:40])
             return
+        refresh_flags(self.uow, app)
         card = self.desk.card(app, self.today, edit=False)
         replaced = self.desk.replace_card(app, "shown")
         if card is not None and replaced is not None:
@@ -917,6 +920,7 @@ class GroupAction:
         if applicant.application.id != app.id:
             return None
         about_application(app.number)
+        refresh_flags(self.uow, applicant.application)
         return applicant.application, applicant
 
     def owned(self, app: Application) -> bool:
@@ -1225,10 +1229,32 @@ class GroupAction:
         self.replies += turn.outgoing()
 
 
+def refresh_flags(uow: UnitOfWork, app: Application) -> None:
+    """Bring the status of each application the flags name up to date: an earlier application
+    may have been decided since the flag was raised (one erased since keeps its last status)."""
+    if not app.flags:
+        return
+    current: dict[str, str | None] = {}
+    for number in {n for f in app.flags for n in f.applications}:
+        other = uow.load_application(number)
+        current[number] = other.status.value if other is not None else None
+    app.flags = [
+        replace(
+            f,
+            outcomes=tuple(
+                current.get(number) or outcome or ""
+                for number, outcome in itertools.zip_longest(f.applications, f.outcomes)
+                if number is not None
+            ),
+        )
+        for f in app.flags
+    ]
+
+
 def flags_context(flags: Iterable[Flag]) -> list[dict[str, Any]]:
     """The flags as the card and the private package show them: each other application with
-    the status it had when the flag was raised (None in flags raised before statuses were
-    kept). Numbers and statuses only: no personal value is repeated."""
+    its status (as of the last look; None in flags raised before statuses were kept).
+    Numbers and statuses only: no personal value is repeated."""
     return [
         {
             "code": f.code,
