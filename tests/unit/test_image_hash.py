@@ -110,3 +110,22 @@ def test_the_hash_thumbnail_of_a_large_jpeg_is_decoded_at_reduced_scale(tmp_path
     with Image.open(path) as image:
         image.draft("L", (128, 128))
         assert max(image.size) <= 6000 // 8  # what draft() lets the decoder skip
+
+
+def test_the_hash_is_imagehash_phash_bit_for_bit(tmp_path: Path) -> None:
+    import random
+
+    import imagehash
+
+    rng = random.Random(17)
+    thumbnails = [bytes(rng.randrange(256) for _ in range(1024)) for _ in range(40)]
+    thumbnails += [bytes([shade]) * 1024 for shade in (0, 17, 128, 255)]  # flat pictures
+    for seed in range(1, 7):
+        path = tmp_path / f"photo{seed}"
+        path.write_bytes(files.photo(seed=seed))
+        thumbnail = hash_thumbnail(path)
+        assert thumbnail is not None
+        thumbnails.append(thumbnail)
+    for thumbnail in thumbnails:
+        expected = str(imagehash.phash(Image.frombytes("L", (32, 32), thumbnail)))
+        assert perceptual_hash(thumbnail) == expected

@@ -8,6 +8,7 @@ reduced scale); the caller gets 32×32 grey pixels (1 KiB) and hashes those
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 # The side imagehash.phash works on (hash_size 8 × highfreq_factor 4).
@@ -15,6 +16,12 @@ HASH_SIDE = 32
 # Two photos whose hashes differ in at most this many of the 64 bits are the same picture.
 # Measured in tests/unit/test_image_hash.py: variants of one photo 0–6, different ones 16+.
 SIMILAR_IMAGE_DISTANCE = 12
+# The hash is HASH_BITS_SIDE × HASH_BITS_SIDE bits.
+HASH_BITS_SIDE = 8
+_COS = [
+    [math.cos(math.pi * k * (2 * n + 1) / (2 * HASH_SIDE)) for n in range(HASH_SIDE)]
+    for k in range(HASH_BITS_SIDE)
+]
 
 
 def hash_thumbnail(path: Path) -> bytes | None:
@@ -37,12 +44,30 @@ def hash_thumbnail(path: Path) -> bytes | None:
 
 
 def perceptual_hash(thumbnail: bytes) -> str:
-    """The 64-bit perceptual hash (16 hex digits) of a `hash_thumbnail`."""
-    import imagehash
-    from PIL import Image
-
-    image = Image.frombytes("L", (HASH_SIDE, HASH_SIDE), thumbnail)
-    return str(imagehash.phash(image))
+    """The 64-bit perceptual hash (16 hex digits) of a `hash_thumbnail`: imagehash's `phash`
+    (DCT-II of the 32×32 grey pixels, the 8×8 lowest frequencies compared with their median),
+    computed for those 64 coefficients only, so the bot needs neither numpy nor scipy (about
+    40 MB of memory); tests/unit/test_image_hash.py checks it equals imagehash's result."""
+    side = HASH_SIDE
+    rows = [thumbnail[r * side : (r + 1) * side] for r in range(side)]
+    # scipy.fftpack.dct(type 2, no norm): X[k] = 2 * sum(x[n] * cos(pi * k * (2n + 1) / 2N)).
+    basis = [[2 * _COS[k][n] for n in range(side)] for k in range(HASH_BITS_SIDE)]
+    # Along the columns (axis 0): the first 8 frequencies of each column.
+    columns = [
+        [sum(b * rows[n][c] for n, b in enumerate(basis[k])) for c in range(side)]
+        for k in range(HASH_BITS_SIDE)
+    ]
+    # Along the rows (axis 1) of those: the 8×8 lowest frequencies.
+    # Rounded, so that float noise around zero (a flat picture) compares as numpy's does.
+    low = [
+        round(sum(b * value for b, value in zip(basis[j], columns[k], strict=True)), 6)
+        for k in range(HASH_BITS_SIDE)
+        for j in range(HASH_BITS_SIDE)
+    ]
+    ordered = sorted(low)
+    median = (ordered[31] + ordered[32]) / 2
+    bits = "".join("1" if value > median else "0" for value in low)
+    return f"{int(bits, 2):016x}"
 
 
 def hash_distance(first: str, second: str) -> int:
