@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect, text
 
 from cardbot.core.model import Applicant, Application, Status
 from cardbot.core.ports import ConcurrentUpdateError, UnitOfWork
-from cardbot.db.migrate import alembic_config, downgrade, upgrade
+from cardbot.db.migrate import alembic_config, downgrade, head_revision, is_current, upgrade
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
 from tests.support import files
@@ -21,6 +21,34 @@ from tests.support.fakes import FixedClock, MemoryDocumentStore
 from tests.support.harness import VALID_ID, VALID_USCC, Harness
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def test_the_newest_revision_read_from_the_script_names_is_alembics_head(
+    database_url: str,
+) -> None:
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    assert head_revision() == script.get_current_head()
+    assert not is_current(database_url)
+    upgrade(database_url)
+    assert is_current(database_url)
+    downgrade(database_url, "-1")
+    assert not is_current(database_url)
+    upgrade(database_url)  # not skipped: one revision behind
+    assert is_current(database_url)
+
+
+def test_a_worker_starting_on_a_current_database_does_not_load_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'current.sqlite'}"
+    upgrade(url)
+    probe = (
+        "import sys; from cardbot.db.migrate import upgrade; "
+        f"upgrade({url!r}); print('alembic' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False", loaded.stderr
 
 
 def sql_units(url: str, clock: FixedClock) -> tuple[Engine, Callable[[], UnitOfWork]]:
