@@ -12,7 +12,8 @@ from datetime import date
 from functools import lru_cache
 
 import chinese_calendar
-import holidays
+
+from cardbot.calendar_cn_table import RULE_BASED_HOLIDAYS
 
 
 class ChinaWorkingCalendar:
@@ -31,6 +32,12 @@ class ChinaWorkingCalendar:
         return day.weekday() < 5
 
 
+def rule_based_holidays(year: int) -> frozenset[date]:
+    """China's public holidays in `year` by rule: from the table kept as data, or (past it)
+    from the holidays package."""
+    return _rule_based(year)
+
+
 def _official(day: date) -> bool:
     return _official_year(day.year)
 
@@ -45,5 +52,10 @@ def _official_year(year: int) -> bool:
 
 
 @lru_cache(maxsize=16)
-def _rule_based(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("CN", years=year)
+def _rule_based(year: int) -> frozenset[date]:
+    kept = RULE_BASED_HOLIDAYS.get(year)
+    if kept is not None:
+        return frozenset(date(year, int(day[:2]), int(day[2:])) for day in kept.split())
+    import holidays  # about 11 MB: only for years past the table
+
+    return frozenset(d for d in holidays.country_holidays("CN", years=year) if d.year == year)
