@@ -11,6 +11,7 @@ import phonenumbers
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric, uscc
 
+from cardbot.core.id_regions import county_in_use
 from cardbot.core.text import clean_line, compact_code
 
 MINIMUM_AGE = 18
@@ -76,7 +77,7 @@ def passport_number(number: str) -> Verdict:
 def resident_id_number(number: str, today: date) -> Verdict:
     """An 18-character PRC resident ID number of an adult: region, birth date, check digit."""
     try:
-        number = ric.validate(number)
+        number = validate_resident_id(number)
     except stdnum_errors.InvalidLength:
         return Verdict(problem="invalid_id_number", details={"reason": "length"})
     except stdnum_errors.InvalidChecksum:
@@ -93,6 +94,23 @@ def resident_id_number(number: str, today: date) -> Verdict:
     if age_on(born, today) < MINIMUM_AGE:
         return Verdict(problem="underage", details={"minimum": str(MINIMUM_AGE)})
     return Verdict(value=number)
+
+
+def validate_resident_id(number: str) -> str:
+    """python-stdnum's `cn.ric.validate` (length, digits, check digit, birth date, a county in
+    use in the year of birth), with the county looked up in cardbot's compact copy of its
+    table (core/id_regions.py), so the process does not keep python-stdnum's 5 MB one."""
+    number = ric.compact(number)
+    if len(number) != 18:
+        raise stdnum_errors.InvalidLength()
+    if not number[:-1].isdigit() or not number[:-1].isascii():
+        raise stdnum_errors.InvalidFormat()
+    if number[-1] != ric.calc_check_digit(number):
+        raise stdnum_errors.InvalidChecksum()
+    born = ric.get_birth_date(number)
+    if not county_in_use(number[:6], born.year):
+        raise stdnum_errors.InvalidComponent()
+    return number
 
 
 def age_on(born: date, today: date) -> int:
