@@ -303,6 +303,7 @@ def _configure_logging(settings: Settings) -> None:
 def _run(settings: Settings, *, webhook: bool = False) -> int:
     from telegram.error import InvalidToken, NetworkError
 
+    from cardbot.process_memory import limit_malloc_arenas
     from cardbot.runtime import build_runtime, load_content
     from cardbot.telegram.bot import build_application
     from cardbot.telegram.jobs import background_jobs
@@ -314,6 +315,7 @@ def _run(settings: Settings, *, webhook: bool = False) -> int:
     settings.require_token()
     if webhook:
         settings.require_public_url()
+    limit_malloc_arenas()  # before the handler threads start (see docs/performance.md)
     _configure_logging(settings)
     content = load_content(settings)
     try:
