@@ -62,6 +62,9 @@ class Settings:
     telegram_secret_token: str | None = field(default=None, repr=False)
     metrics_listen: tuple[str, int] | None = None
     log_format: str = "text"
+    # Reading documents (OCR), CARDBOT_OCR: "on" (asked for), "auto" (unset, and the `ocr`
+    # extra is installed) or "off". The bot and `cardbot prescreen` read unless "off".
+    ocr: str = "off"
 
     @property
     def documents_dir(self) -> Path:
@@ -214,7 +217,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         telegram_secret_token=_telegram_secret_token(env),
         metrics_listen=_listen(env, "CARDBOT_METRICS_LISTEN"),
         log_format=_choice(env, "CARDBOT_LOG_FORMAT", ("text", "json")),
+        ocr=_ocr(env),
     )
+
+
+def _ocr(env: Mapping[str, str]) -> str:
+    """CARDBOT_OCR=on|off; unset, "auto" when the OCR packages are installed, else "off"."""
+    import importlib.util
+
+    raw = (env.get("CARDBOT_OCR") or "").strip().lower()
+    installed = importlib.util.find_spec("rapidocr_onnxruntime") is not None
+    if raw == "":
+        return "auto" if installed else "off"
+    if raw not in ("on", "off"):
+        raise ConfigError("CARDBOT_OCR must be on or off (unset: on when OCR is installed)")
+    if raw == "on" and not installed:
+        raise ConfigError(
+            "CARDBOT_OCR=on, but the OCR packages are not installed: pip install 'cardbot[ocr]' "
+            "(or set CARDBOT_OCR=off)"
+        )
+    return raw
 
 
 def _secret_key(env: Mapping[str, str]) -> str | None:

@@ -22,6 +22,7 @@ from cardbot.package_folder import PackageFolderError, read_package
 if TYPE_CHECKING:
     from cardbot.config import Settings
     from cardbot.core.model import Flag
+    from cardbot.reading.crosscheck import ReadingFlag
 
 
 def prescreen_folder(
@@ -36,15 +37,21 @@ def prescreen_folder(
             print(json.dumps({"error": str(exc)}, ensure_ascii=False))
         print(f"cardbot: {exc}", file=sys.stderr)
         return 2
-    problems = screen_package(spec, package, on or local_date(datetime.now(UTC)))
+    day = on or local_date(datetime.now(UTC))
+    problems = screen_package(spec, package, day)
     flags = _flags(settings, package)
+    read_flags = _reading_flags(package, day) if settings.ocr != "off" else []
     renderer = Renderer(settings.dialogs_dir)
     problem_list = [_problem_json(renderer, language, p) for p in problems]
     if as_json:
         report = {
             "complete": not problems,
             "problems": problem_list,
-            "flags": [{k: v for k, v in asdict(f).items() if v is not None} for f in flags],
+            "flags": [{k: v for k, v in asdict(f).items() if v is not None} for f in flags]
+            + [
+                {"applications": []} | {k: v for k, v in asdict(f).items() if v is not None}
+                for f in read_flags
+            ],
         }
         print(json.dumps(report, ensure_ascii=False))
     else:
@@ -53,6 +60,8 @@ def prescreen_folder(
             print(f"  - [{problem['code']}] {problem['message']}")
         for flag in flags:
             print(f"  ! {flag.code}: {', '.join(flag.applications)}")
+        for read_flag in read_flags:
+            print(f"  ! {read_flag.code}: {read_flag.document}")
     return 0 if not problems else 1
 
 
@@ -98,3 +107,18 @@ def _flags(settings: Settings, package: Package) -> list[Flag]:
         return []
     finally:
         engine.dispose()
+
+
+def _reading_flags(package: Package, day: date) -> list[ReadingFlag]:
+    """What the document photos say against the typed answers (CARDBOT_OCR=on): each photo is
+    read in the reading pool; one that cannot be read in time raises nothing."""
+    from cardbot.reading.crosscheck import crosscheck
+    from cardbot.reading.model import READABLE_KINDS
+    from cardbot.reading.pool import schedule_reading
+
+    futures = [
+        schedule_reading(d.kind, d.path)
+        for d in package.documents
+        if d.kind in READABLE_KINDS and d.path is not None
+    ]
+    return crosscheck(package.fields, [f.result() for f in futures], day)

@@ -35,6 +35,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("CARDBOT_DATA_DIR", str(data))
     monkeypatch.setenv("CARDBOT_DIALOGS_DIR", str(DIALOGS))
+    # These packages hold drawn lines, not documents; reading them is test_prescreen_reading's.
+    monkeypatch.setenv("CARDBOT_OCR", "off")
     data.mkdir()
     upgrade(url)
     engine = make_engine(url)
