@@ -1,13 +1,12 @@
-"""Write src/cardbot/core/id_regions_table.py from python-stdnum's region table:
+"""Write src/cardbot/core/id_regions.txt from python-stdnum's region table:
 `python tests/support/id_regions_table.py` (about 25 s), after a python-stdnum release changes
 the codes (tests/unit/test_id_regions.py says when)."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-TARGET = Path(__file__).resolve().parents[2] / "src" / "cardbot" / "core" / "id_regions_table.py"
+TARGET = Path(__file__).resolve().parents[2] / "src" / "cardbot" / "core" / "id_regions.txt"
 
 
 def region_codes() -> dict[str, list[str] | None]:
@@ -33,25 +32,20 @@ def region_codes() -> dict[str, list[str] | None]:
     return found
 
 
-def table_source(codes: dict[str, list[str] | None]) -> str:
-    """The module's text."""
-    words = [
+def table_text(codes: dict[str, list[str] | None]) -> str:
+    """The data file's text: a comment, then one code per line, with the years it was in use
+    after a colon when not always ("110103:-2010", "110111:1986-"; periods separated by
+    commas)."""
+    lines = [
         code if ranges is None else f"{code}:{','.join(ranges)}" for code, ranges in codes.items()
     ]
-    lines = textwrap.wrap(" ".join(words), 90)
-    body = "\n".join(f'    "{line} "' for line in lines)
-    return (
-        '"""The county codes of PRC resident ID numbers, from python-stdnum\'s region table\n'
-        "(written by tests/support/id_regions_table.py; tests/unit/test_id_regions.py checks it\n"
-        "against python-stdnum). Each word is a code, with the years it was in use after a colon\n"
-        'when not always ("110103:-2010", "110111:1986-"; several separated by commas)."""\n'
-        "\n"
-        "COUNTY_CODES = (\n"
-        f"{body}\n"
-        ")\n"
+    header = (
+        "# County codes of PRC resident ID numbers, from python-stdnum's region table (written\n"
+        "# by tests/support/id_regions_table.py, checked by tests/unit/test_id_regions.py)\n"
     )
+    return header + "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
-    TARGET.write_text(table_source(region_codes()), encoding="utf-8")
+    TARGET.write_text(table_text(region_codes()), encoding="utf-8")
     print(f"wrote {TARGET}")

@@ -1,12 +1,12 @@
 """Whether the first six digits of a PRC resident ID number name a county in use in the year
-of birth, as python-stdnum's `cn.ric` checks it, from a compact copy of its table (about 0.2 MB
-once read, where python-stdnum's own table, names included, keeps about 5 MB in the process)."""
+of birth, as python-stdnum's `cn.ric` checks it, from a compact copy of its table
+(`id_regions.txt`, about 0.2 MB once read, where python-stdnum's own table, names included,
+keeps about 5 MB in the process)."""
 
 from __future__ import annotations
 
 from functools import cache
-
-from cardbot.core.id_regions_table import COUNTY_CODES
+from importlib import resources
 
 # None: always in use; else the (first, last) years of each period it was (None: open-ended).
 Periods = tuple[tuple[int | None, int | None], ...] | None
@@ -15,8 +15,11 @@ Periods = tuple[tuple[int | None, int | None], ...] | None
 @cache
 def _counties() -> dict[str, Periods]:
     counties: dict[str, Periods] = {}
-    for word in "".join(COUNTY_CODES).split():
-        code, _, spans = word.partition(":")
+    table = resources.files("cardbot.core").joinpath("id_regions.txt").read_text("utf-8")
+    for line in table.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        code, _, spans = line.partition(":")
         if not spans:
             counties[code] = None
             continue
