@@ -20,16 +20,6 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import (
-    DatabaseError,
-    DataError,
-    IntegrityError,
-    InternalError,
-    NotSupportedError,
-    ProgrammingError,
-)
-
 from cardbot.config import ConfigError, Settings, load_settings
 from cardbot.console import CONSOLE_USER_ID, UsageError, one_line
 from cardbot.content.loader import ContentError
@@ -452,19 +442,34 @@ def _os_problem(exc: OSError) -> str:
     return f"{os.fsdecode(exc.filename)}: {reason}"
 
 
-# Errors that say the SQL or the data is wrong, not the database: a traceback helps there.
-_DATABASE_BUGS = (IntegrityError, ProgrammingError, DataError, InternalError, NotSupportedError)
+def _database_problem(exc: Exception, settings: Settings | None) -> str | None:
+    """One line for a database that cannot be used, or None when the error is not one (a bug,
+    or not a database error at all). SQLAlchemy is looked at only when it was loaded, so that
+    `cardbot --help` and commands without a database start without it."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import (
+        DatabaseError,
+        DataError,
+        IntegrityError,
+        InternalError,
+        NotSupportedError,
+        ProgrammingError,
+    )
 
-
-def _database_problem(exc: DatabaseError, settings: Settings | None) -> str | None:
-    """One line for a database that cannot be used, or None when the error is a bug."""
+    if not isinstance(exc, DatabaseError):
+        return None
     original = exc.orig
     if "no such table" in str(original) or getattr(original, "sqlstate", None) == "42P01":
         return (
             "the database given by CARDBOT_DATABASE_URL has no cardbot tables yet (or is "
             "from an older version): run `cardbot db upgrade`"
         )
-    if isinstance(exc, _DATABASE_BUGS):
+    # Errors that say the SQL or the data is wrong, not the database: a traceback helps there.
+    if isinstance(
+        exc, (IntegrityError, ProgrammingError, DataError, InternalError, NotSupportedError)
+    ):
         return None
     # OperationalError, or a plain DatabaseError such as SQLite's "file is not a database"
     if isinstance(original, sqlite3.Error) and settings is not None:
@@ -504,13 +509,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except (ConfigError, ContentError, UsageError) as exc:
         problem = str(exc)
-    except DatabaseError as exc:
+    except OSError as exc:
+        problem = _os_problem(exc)
+    except Exception as exc:
         database_problem = _database_problem(exc, settings)
         if database_problem is None:
             raise
         problem = database_problem
-    except OSError as exc:
-        problem = _os_problem(exc)
     print(f"cardbot: {one_line(problem)}", file=sys.stderr)
     return EXIT_BAD_INPUT
 

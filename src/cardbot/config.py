@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
 DEFAULT_BOT_API_URL = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 TOKEN_RULE = (
@@ -161,6 +158,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("CARDBOT_DATA_DIR") or "data").expanduser()
     database_url = env.get("CARDBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'cardbot.db'}"
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     try:
         make_url(database_url).get_dialect().import_dbapi()
     except (ArgumentError, NoSuchModuleError, ImportError):

@@ -34,3 +34,13 @@ def test_the_bot_process_does_not_load_what_only_workers_or_commands_need() -> N
     )
     assert not loaded & {"PIL", "pypdf", "numpy", "scipy", "imagehash", "alembic", "holidays"}
     assert not loaded & {"matplotlib", "rapidocr_onnxruntime", "onnxruntime", "cv2", "pypinyin"}
+
+
+def test_the_command_line_starts_without_the_database_layer_or_telegram() -> None:
+    loaded = loaded_after(
+        "import contextlib, io\n"
+        "from cardbot.__main__ import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])"
+    )
+    assert not loaded & {"sqlalchemy", "telegram", "alembic", "opencc", "jinja2", "matplotlib"}
