@@ -1,5 +1,5 @@
 """The cardbot command line: run, chat, dialogs, export, audit, prescreen, faq, roles, purge,
-documents, db.
+documents, report, db.
 
 Every command ends, on bad input or configuration, with one line on stderr (`cardbot: …`) and
 a non-zero status, never a traceback; a reader that goes away (`cardbot chat | head -1`) ends
@@ -23,6 +23,7 @@ from pathlib import Path
 from cardbot.config import ConfigError, Settings, load_settings
 from cardbot.console import CONSOLE_USER_ID, UsageError, one_line
 from cardbot.content.loader import ContentError
+from cardbot.report.cli import add_parser as report_parser
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -256,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Re-encrypt every document from CARDBOT_OLD_SECRET_KEY to "
         "CARDBOT_SECRET_KEY; safe to run again after an interruption.",
     )
+
+    report_parser(commands)
 
     database = commands.add_parser(
         "db",
@@ -573,6 +576,10 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
             getattr(args, "user_id", None),
             getattr(args, "role", None),
         )
+    if args.command == "report":
+        from cardbot.report.cli import run_report
+
+        return run_report(settings, args)
     if args.command == "db":
         from cardbot.db.migrate import upgrade
 

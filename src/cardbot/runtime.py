@@ -16,12 +16,12 @@ from cardbot.content.faq_files import load_faq, load_negatives
 from cardbot.content.loader import load_spec
 from cardbot.content.render import Renderer
 from cardbot.core import bounded_check
-from cardbot.core.conversation import ConversationService
 from cardbot.core.events import Incoming, UserRef
 from cardbot.core.faq import FaqEntry
 from cardbot.core.faq_service import FaqService
 from cardbot.core.ports import ConcurrentUpdateError, UnitOfWork
 from cardbot.core.replies import Reply
+from cardbot.core.service import ConversationService
 from cardbot.core.spec import DialogSpec
 from cardbot.db.inbox import SqlInbox
 from cardbot.db.message_refs import SqlMessageRefs
@@ -31,6 +31,7 @@ from cardbot.db.reply_outbox import ReplyQueue
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
 from cardbot.metrics import Metrics
+from cardbot.report.background import BackgroundReports
 from cardbot.storage.database import DatabaseDocumentStore
 from cardbot.storage.encrypted import DocumentKeyError, EncryptedDocumentStore
 from cardbot.storage.keys import load_or_create_key
@@ -198,10 +199,11 @@ def build_runtime(
             except (IntegrityError, ConcurrentUpdateError):
                 if attempt:  # a worker starting at the same moment stored them: check again
                     raise
+    documents = open_document_store(settings, sessions=sessions, key=key)
     service = ConversationService(
         spec,
         unit_of_work,
-        open_document_store(settings, sessions=sessions, key=key),
+        documents,
         clock,
         faq=faq,
         admin_ids=settings.admin_ids,
@@ -211,6 +213,7 @@ def build_runtime(
         review_language=settings.review_language,
         back_office=settings.webhook_url is not None,
         retention_days=settings.retention_days,
+        reports=BackgroundReports(engine, spec, calendar, documents, unit_of_work, clock),
     )
     # Events are applied in worker threads, so one applicant's slow upload check does not hold
     # up the others (SQLite still takes one writer at a time, queueing in BEGIN IMMEDIATE).

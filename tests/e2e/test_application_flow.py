@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from cardbot.core.conversation import ConversationService
 from cardbot.core.events import Incoming
 from cardbot.core.replies import Reply
+from cardbot.core.service import ConversationService
 from cardbot.db.models import ProcessedUpdateRow
 from cardbot.db.session import make_engine
 from tests.e2e.conftest import RunningBot

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from cardbot.core.conversation import ConversationService
 from cardbot.core.events import ButtonPress, Incoming
 from cardbot.core.replies import Reply
+from cardbot.core.service import ConversationService
 from cardbot.db.reply_outbox import ReplyQueue
 from cardbot.db.session import make_engine
 from tests.e2e.conftest import RunningBot

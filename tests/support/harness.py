@@ -13,7 +13,6 @@ from cardbot.calendar_cn import ChinaWorkingCalendar
 from cardbot.content.faq_files import load_faq, load_negatives
 from cardbot.content.loader import load_spec
 from cardbot.content.render import RenderedMessage, Renderer
-from cardbot.core.conversation import ConversationService
 from cardbot.core.events import (
     ButtonPress,
     Command,
@@ -28,6 +27,7 @@ from cardbot.core.faq_service import FaqService
 from cardbot.core.model import Applicant
 from cardbot.core.ports import DocumentStore, UnitOfWork
 from cardbot.core.replies import Reply
+from cardbot.core.service import ConversationService
 from cardbot.db.reply_outbox import ReplyQueue
 from tests.support import files
 from tests.support.fakes import (

@@ -57,6 +57,9 @@ class Play:
     templates: set[str] = field(default_factory=set)
     messages: list[RenderedMessage] = field(default_factory=list)
     last_in: dict[int, RenderedMessage] = field(default_factory=dict)
+    # Messages of an adapter-side maker (the background report maker), which posts them to
+    # the outbox itself: they never pass through the service's outbox in a play.
+    made_elsewhere: list[RenderedMessage] = field(default_factory=list)
     actor: Person | None = None
     _keys: int = 0
 
@@ -161,6 +164,12 @@ class Play:
         if not rendered:
             self.lines.append("   (no reply)")
         return rendered
+
+    def show_made_elsewhere(self, reply: Reply) -> RenderedMessage:
+        """Render and write down a message an adapter-side maker sends (see `made_elsewhere`)."""
+        message = self.show(reply)
+        self.made_elsewhere.append(message)
+        return message
 
     def show(self, reply: Reply) -> RenderedMessage:
         """Render one reply and write down what its chat sees (also for replies a job sends)."""

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from cardbot.content.faq_files import load_faq, load_negatives
-from cardbot.core.faq import FaqEntry, FaqMatcher, normalise, tokens
+from cardbot.core.faq import FaqEntry, FaqMatcher
+from cardbot.core.faq_terms import normalise, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from cardbot.core.replies import Reply
+from cardbot.core.ports import ReportOrder
+from cardbot.core.replies import Attachment, Reply
+from cardbot.core.report_desk import period, report_ready
 from cardbot.core.roles import REVIEWER
 from cardbot.core.roles import STAFF as STAFF_ROLE
 from tests.support import files
@@ -37,6 +39,21 @@ ADMIN = 9001
 STAFF = 9002
 NEW_STAFF = 9003
 REVIEWER_ID = 9101
+REPORT_HEADLINE = {
+    "started": 41,
+    "submitted": 30,
+    "approved": 21,
+    "rejected": 4,
+    "median_working_days": 4,
+    "p90_working_days": 11,
+    "share_within_10": 0.875,
+    "overdue_now": 2,
+}
+REPORT_FILES = (
+    Attachment("0" * 32, "text/html", "report.document"),
+    Attachment("1" * 32, "image/png", "report.funnel"),
+    Attachment("2" * 32, "image/png", "report.promise"),
+)
 # What people type, which may contain anything; the screen checks judge only the bot's words.
 TYPED = ("<b>Acme</b> & Co", "我们在深圳 <b>总部</b>")
 
@@ -431,6 +448,15 @@ def staff_desk(play: Play, lang: str) -> None:
     play.tap("ua:t:")
     play.command("unanswered")
     play.press("ua:t:1:legality", "an old button")
+    play.note("the operations report: an applicant may not have it; staff get it made")
+    play.as_(me).command("report")
+    play.as_(staff).command("report")  # no report maker on this stage: it cannot be made
+    order = ReportOrder(staff.user.chat_id, lang, NOW - timedelta(days=30), NOW, NEW_STAFF)
+    play.note("where a report maker runs: the order is taken, then the report arrives")
+    play.show_made_elsewhere(
+        Reply("staff/report_started", staff.user.chat_id, lang, context=period(order))
+    )
+    play.show_made_elsewhere(report_ready(order, REPORT_HEADLINE, REPORT_FILES))
 
 
 def edges(play: Play, lang: str) -> None:

@@ -8,7 +8,7 @@ import sys
 
 from snowballstemmer.english_stemmer import EnglishStemmer
 
-from cardbot.core import faq
+from cardbot.core import faq_terms
 
 
 def loaded_after(code: str) -> set[str]:
@@ -23,14 +23,14 @@ def loaded_after(code: str) -> set[str]:
 def test_the_faq_stems_with_the_c_stemmer_and_gets_the_pure_python_stems() -> None:
     pure = EnglishStemmer()
     words = ["approval", "approved", "documents", "resubmitting", "licences", "rejected"]
-    assert [faq._stem(w) for w in words] == [pure.stemWord(w) for w in words]
-    assert type(faq._STEMMER).__module__ == "Stemmer"
+    assert [faq_terms._stem(w) for w in words] == [pure.stemWord(w) for w in words]
+    assert type(faq_terms._STEMMER).__module__ == "Stemmer"
 
 
 def test_the_bot_process_does_not_load_what_only_workers_or_commands_need() -> None:
     loaded = loaded_after(
         "import cardbot.runtime, cardbot.telegram.bot, cardbot.telegram.polling\n"
-        "from cardbot.core.faq import tokens; tokens('审批要多久 how long')"
+        "from cardbot.core.faq_terms import tokens; tokens('审批要多久 how long')"
     )
     assert not loaded & {"PIL", "pypdf", "numpy", "scipy", "imagehash", "alembic", "holidays"}
     assert not loaded & {"matplotlib", "rapidocr_onnxruntime", "onnxruntime", "cv2", "pypinyin"}

@@ -23,7 +23,6 @@ from typing import Protocol, TextIO
 
 from cardbot.console import CONSOLE_USER_ID, is_text
 from cardbot.content.render import RenderedMessage, Renderer
-from cardbot.core.conversation import language_for
 from cardbot.core.events import (
     ButtonPress,
     Command,
@@ -34,6 +33,7 @@ from cardbot.core.events import (
     Text,
     UserRef,
 )
+from cardbot.core.languages import language_for
 from cardbot.core.replies import Reply
 
 _TAG = re.compile(r"<[^>]+>")

@@ -11,9 +11,9 @@ from jinja2 import TemplateSyntaxError
 from cardbot.content.loader import ContentError, load_spec
 from cardbot.content.render import LANGUAGES, Renderer
 from cardbot.core import files, screening, validation
-from cardbot.core.conversation import COMMANDS
-from cardbot.core.conversation import LANGUAGES as CORE_LANGUAGES
+from cardbot.core.languages import LANGUAGES as CORE_LANGUAGES
 from cardbot.core.model import Status
+from cardbot.core.router import COMMANDS
 from cardbot.core.spec import DialogSpec
 
 STAFF_TEMPLATES = (
@@ -37,6 +37,9 @@ STAFF_TEMPLATES = (
     "attached",
     "dismissed",
     "unanswered_gone",
+    "report_started",
+    "report",
+    "report_failed",
 )
 REVIEW_TEMPLATES = (
     "resubmitted",
@@ -156,6 +159,7 @@ FLOW_PROBLEMS = (
     "edited_message",
 )
 MAX_CALLBACK_DATA = 64
+REPORT_LABELS = ("document", "funnel", "promise")
 STAFF_LABELS = (
     "new_entry",
     "edit_answer_zh",
@@ -223,6 +227,7 @@ def required_labels(spec: DialogSpec) -> list[str]:
     keys += [f"command.{c}" for c in COMMANDS]
     keys += [f"staff.{name}" for name in STAFF_LABELS]
     keys += [f"problem.{code}" for code in screening.PROBLEM_CODES]
+    keys += [f"report.{name}" for name in REPORT_LABELS]
     return keys
 
 

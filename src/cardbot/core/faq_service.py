@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from cardbot.core.clock import local_date
-from cardbot.core.faq import FaqEntry, FaqMatcher, normalise
+from cardbot.core.faq import FaqEntry, FaqMatcher
+from cardbot.core.faq_terms import normalise
 from cardbot.core.model import Applicant, Status
 from cardbot.core.ports import FaqRepository
 from cardbot.core.spec import DialogSpec

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -295,4 +296,23 @@ class Clock(Protocol):
 
     def now(self) -> datetime:
         """The current time, timezone-aware."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReportOrder:
+    """Who asked for a report of which period, and in which language to send it."""
+
+    chat_id: int
+    language: str
+    since: datetime
+    until: datetime
+    requested_by: int
+
+
+class ReportMaker(Protocol):
+    """Makes operations reports away from the update path."""
+
+    def request(self, order: ReportOrder) -> None:
+        """Start making the report; its message is posted to the outbox when it is ready."""
         ...

@@ -9,24 +9,24 @@ import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cardbot.core import admin_roles
+from cardbot.core import staff_unanswered as unanswered
 from cardbot.core.clock import local_time
 from cardbot.core.faq import ENTRY_ID, FAQ_LANGUAGES, MAX_LISTED, FaqEntry
 from cardbot.core.replies import Button
-from cardbot.core.roles import ADMIN, ASSIGNABLE_ROLES, REVIEWER, STAFF, roles_of
-from cardbot.core.text import parse_id
+from cardbot.core.report_desk import REPORT_COMMANDS, request_report
+from cardbot.core.roles import ADMIN, STAFF, roles_of
 
 if TYPE_CHECKING:
-    from cardbot.core.conversation import Turn
     from cardbot.core.faq_service import FaqService
+    from cardbot.core.turn import Turn
 
 log = logging.getLogger(__name__)
 
-STAFF_COMMANDS = ("faqadmin", "unanswered")
+STAFF_COMMANDS = ("faqadmin", "unanswered", *REPORT_COMMANDS)
 ADMIN_COMMANDS = ("grant", "revoke", "roles")
 MAX_ANSWER = 3000
 MAX_QUESTION = 300
-UNANSWERED_SHOWN = 10
-SUGGESTED_ENTRIES = 2
 NEW_ENTRY_STEPS = ("question:zh", "question:en", "answer:zh", "answer:en")
 
 
@@ -65,40 +65,18 @@ class StaffDesk:
         """A staff or admin command."""
         if name in ADMIN_COMMANDS:
             if self.allowed(ADMIN, name):
-                self.on_admin(name, args.split())
+                admin_roles.on_admin(self.turn, name, args.split())
+            return
+        if name in REPORT_COMMANDS:
+            if self.allowed(STAFF, name):
+                request_report(self.turn, self.turn.service.reports)
             return
         if not self.allowed(STAFF, name) or self.turn.service.faq is None:
             return
         if name == "faqadmin":
             self.list_entries()
         else:
-            self.list_unanswered()
-
-    def on_admin(self, name: str, args: list[str]) -> None:
-        """/grant USER_ID ROLE, /revoke USER_ID ROLE, /roles."""
-        if name == "roles":
-            granted = [{"user": uid, "role": role} for uid, role in self.uow.roles.all_roles()]
-            admins = sorted(self.turn.service.admin_ids)
-            self.turn.say("admin/roles", granted=granted, admins=admins)
-            return
-        user_id = parse_id(args[0]) if len(args) == 2 else None
-        if user_id is None or args[1] not in ASSIGNABLE_ROLES:
-            self.turn.say("admin/usage", command=name, roles=list(ASSIGNABLE_ROLES))
-            return
-        role = args[1]
-        if name == "grant":
-            changed = self.uow.roles.grant(user_id, role, self.applicant.user_id)
-        else:
-            changed = self.uow.roles.revoke(user_id, role)
-            if role == REVIEWER and REVIEWER not in roles_of(
-                user_id, self.uow.roles, self.turn.service.admin_ids
-            ):  # their claims would be stuck: nobody else may act on them
-                review = self.turn.service.review
-                self.turn.replies += review.release_claims_of(
-                    self.uow, user_id, self.applicant.user_id
-                )
-        log.info("%s %s for user %s by %s", name, role, user_id, self.applicant.user_id)
-        self.turn.say("admin/changed", action=name, user=user_id, role=role, changed=changed)
+            unanswered.list_unanswered(self.turn)
 
     # -- buttons -------------------------------------------------------------------------
 
@@ -119,9 +97,9 @@ class StaffDesk:
             ("fa", "new"): lambda: self.start_new(),
             ("fa", "pub"): lambda: self.publish(),
             ("fa", "drop"): lambda: self.discard(),
-            ("ua", "a"): lambda: self.choose_entry_for(parts[1]),
-            ("ua", "t"): lambda: self.attach(parts[1], parts[2]),
-            ("ua", "d"): lambda: self.dismiss(parts[1]),
+            ("ua", "a"): lambda: unanswered.choose_entry_for(self.turn, parts[1]),
+            ("ua", "t"): lambda: unanswered.attach(self.turn, parts[1], parts[2]),
+            ("ua", "d"): lambda: unanswered.dismiss(self.turn, parts[1]),
         }
         handler = handlers.get((scope, parts[0]))
         if handler is None:
@@ -389,68 +367,6 @@ class StaffDesk:
             )
             return
         self.preview(draft["entry"], dict(draft["answers"]), draft)
-
-    # -- unanswered questions ------------------------------------------------------------
-
-    def list_unanswered(self) -> None:
-        """The most asked unanswered questions, each with attach and dismiss buttons."""
-        questions = self.uow.faq.unanswered(UNANSWERED_SHOWN)
-        matcher = self.turn.faq_matcher()
-        rows = tuple(
-            (
-                *(
-                    Button("", f"ua:t:{q.id}:{entry_id}", text=f"#{q.id} → {entry_id}")
-                    for entry_id in matcher.match(q.question).candidates[:SUGGESTED_ENTRIES]
-                ),
-                Button("", f"ua:a:{q.id}", text=f"#{q.id} ➕"),
-                Button("", f"ua:d:{q.id}", text=f"#{q.id} ✖️"),
-            )
-            for q in questions
-        )
-        self.turn.say(
-            "staff/unanswered",
-            rows,
-            questions=[
-                {"id": q.id, "question": q.question, "language": q.language, "count": q.count}
-                for q in questions
-            ],
-        )
-
-    def choose_entry_for(self, question_id: str) -> bool:
-        """Which entry should this question lead to?"""
-        rows = tuple(
-            (Button("", f"ua:t:{question_id}:{entry_id}", text=entry_id),)
-            for entry_id in list(self.entries())[:MAX_LISTED]
-        )
-        self.turn.say("staff/attach_choose", rows, question=question_id)
-        return True
-
-    def attach(self, question_id: str, entry_id: str) -> bool:
-        """Add the question to the entry as a variant; it is answered from now on."""
-        entry = self.entries().get(entry_id)
-        number = parse_id(question_id)
-        if entry is None or number is None:
-            return False
-        question = self.uow.faq.close_unanswered(number, "attached")
-        if question is None:
-            self.turn.say("staff/unanswered_gone")
-            return True
-        self.uow.faq.save_entry(
-            entry.with_question(question.language, question.question),
-            self.applicant.user_id,
-            f"question {question.language} from unanswered #{question.id}",
-        )
-        self.turn.say("staff/attached", entry=entry_id, question=question.question)
-        return True
-
-    def dismiss(self, question_id: str) -> bool:
-        """Drop an unanswered question from the list."""
-        number = parse_id(question_id)
-        if number is None:
-            return False
-        question = self.uow.faq.close_unanswered(number, "dismissed")
-        self.turn.say("staff/dismissed" if question else "staff/unanswered_gone")
-        return True
 
 
 # A button shows this much of an entry's first question (in columns: a Chinese character

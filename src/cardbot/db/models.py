@@ -71,7 +71,7 @@ class ApplicantRow(Base):
     state: Mapped[str] = mapped_column(String(64))
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     application_id: Mapped[int | None] = mapped_column(
-        ForeignKey("applications.id", ondelete="SET NULL")
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
     )
     slot_index: Mapped[int] = mapped_column(Integer, default=0)
     album_group: Mapped[str | None] = mapped_column(String(64))
@@ -136,7 +136,11 @@ class DocumentRow(Base):
     """Metadata of one stored document; the bytes live in the document store."""
 
     __tablename__ = "application_documents"
-    __table_args__ = (UniqueConstraint("application_id", "kind"),)
+    # The report reads the first and last receipt of each application from the index alone.
+    __table_args__ = (
+        UniqueConstraint("application_id", "kind"),
+        Index("ix_application_documents_received", "application_id", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(

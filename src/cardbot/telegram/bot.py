@@ -43,9 +43,9 @@ from telegram.ext import (
 
 from cardbot.content.render import LANGUAGES, RenderedMessage
 from cardbot.content.telegram_html import split_message
-from cardbot.core.conversation import COMMANDS
 from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
+from cardbot.core.router import COMMANDS
 from cardbot.db.leases import worker_name
 from cardbot.db.reply_outbox import RENEW_EVERY, PendingReply
 from cardbot.runtime import Runtime
