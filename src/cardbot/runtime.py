@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,6 +72,9 @@ class Runtime:
         """Release database connections and the worker threads."""
         self.executor.shutdown(wait=True)
         bounded_check.shutdown()  # the file-checking worker processes
+        reading = sys.modules.get("cardbot.reading.pool")  # started only where documents are read
+        if reading is not None:
+            reading.shutdown()
         self.closed = True  # nothing more is sent: what waits in the outbox, the next start sends
         self.engine.dispose()
 

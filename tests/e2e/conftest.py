@@ -42,6 +42,7 @@ class RunningBot:
         support_chat_id: int | None = None,
         review_chat_id: int | None = None,
         reminder_interval: float = 600.0,
+        reading_interval: float = 600.0,
         **settings: Any,
     ) -> None:
         data_dir = workdir / "data"
@@ -58,6 +59,7 @@ class RunningBot:
             **settings,
         )
         self.reminder_interval = reminder_interval
+        self.reading_interval = reading_interval
         self.runtime: Runtime | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -69,7 +71,12 @@ class RunningBot:
         self.application = application
         self._stop = asyncio.Event()
         ready = asyncio.Event()
-        jobs = background_jobs(self.runtime, application, reminder_interval=self.reminder_interval)
+        jobs = background_jobs(
+            self.runtime,
+            application,
+            reminder_interval=self.reminder_interval,
+            reading_interval=self.reading_interval,
+        )
         self._task = asyncio.create_task(
             serve(application, self._stop, self.runtime.inbox, ready, background=jobs)
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from cardbot.core.model import Flag
 from cardbot.core.ports import ReportOrder
 from cardbot.core.replies import Attachment, Reply
 from cardbot.core.report_desk import period, report_ready
@@ -34,6 +35,11 @@ UPDATE = os.environ.get("CARDBOT_GOLDEN_UPDATE") == "1"
 LANGUAGES = {"zh": "zh-hans", "en": "en"}
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Beijing
 REVIEW_GROUP = -100777
+# What reading an ID card can find (the reading itself is tests/integration's).
+READ_FLAGS = [
+    Flag("name_mismatch", (), field="full_name", document="id_front"),
+    Flag("id_expired", (), document="id_back"),
+]
 SUPPORT_GROUP = -100888
 ADMIN = 9001
 STAFF = 9002
@@ -213,6 +219,11 @@ def passport(play: Play, lang: str) -> None:
 def review_approved(play: Play, lang: str) -> None:
     """A reviewer claims, notes, reveals and approves; the applicant is told at once."""
     submitted(play, lang, 1005)
+    play.note("the documents are read in the background: what they say goes on the card")
+    desk = play.chat.service.review
+    for request in desk.waiting_to_be_read(5):
+        for reply in desk.note_readings(request, READ_FLAGS):
+            play.show(reply)
     reviewer = play.member("reviewer", REVIEWER_ID, REVIEW_GROUP, "review group")
     play.as_(reviewer).command("queue")
     play.command("show", "DX-2026-000001")

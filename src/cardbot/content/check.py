@@ -13,6 +13,7 @@ from cardbot.content.render import LANGUAGES, Renderer
 from cardbot.core import files, screening, validation
 from cardbot.core.languages import LANGUAGES as CORE_LANGUAGES
 from cardbot.core.model import Status
+from cardbot.core.review.readings import READING_FLAGS
 from cardbot.core.router import COMMANDS
 from cardbot.core.spec import DialogSpec
 
@@ -223,7 +224,7 @@ def required_labels(spec: DialogSpec) -> list[str]:
     keys += [f"status.{status.value}" for status in Status]
     keys += ["status.resubmitted", "unsupported.other"]
     keys += [f"review.{name}" for name in REVIEW_LABELS]
-    keys += ["flag.id_number_in_use", "flag.document_in_use"]
+    keys += [f"flag.{code}" for code in (*screening.FLAG_CODES, *sorted(READING_FLAGS))]
     keys += [f"command.{c}" for c in COMMANDS]
     keys += [f"staff.{name}" for name in STAFF_LABELS]
     keys += [f"problem.{code}" for code in screening.PROBLEM_CODES]

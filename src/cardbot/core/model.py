@@ -73,6 +73,8 @@ class Review:
     draft: dict[str, Any] | None = None
     decided_at: datetime | None = None
     reminded_round: int = 0
+    # The round whose document photos were read against the answers (issue 20; 0: none yet).
+    read_round: int = 0
     notes: list[dict[str, str]] = field(default_factory=list)
     note_waiting: list[int] = field(default_factory=list)
 

@@ -87,6 +87,7 @@ def review_to_data(review: Review) -> dict[str, Any]:
         "draft": review.draft,
         "decided_at": review.decided_at.isoformat() if review.decided_at else None,
         "reminded_round": review.reminded_round,
+        "read_round": review.read_round,
         "notes": [dict(note) for note in review.notes],
         "note_waiting": list(review.note_waiting),
     }
@@ -109,6 +110,7 @@ def review_from_data(data: dict[str, Any] | None) -> Review:
         draft=copy.deepcopy(data.get("draft")),
         decided_at=datetime.fromisoformat(decided) if decided else None,
         reminded_round=int(data.get("reminded_round") or 0),
+        read_round=int(data.get("read_round") or 0),
         notes=[dict(note) for note in data.get("notes") or ()],
         note_waiting=[int(user) for user in data.get("note_waiting") or ()],
     )

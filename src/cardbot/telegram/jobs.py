@@ -1,6 +1,6 @@
 """Background work beside the updates: replies left in the outbox (after a restart, or when
-Telegram was away), reminders to the review group, retention purges (and forgetting deliveries
-older than a week), back-office delivery."""
+Telegram was away), reminders to the review group, reading submitted packages for reviewers,
+retention purges (and forgetting deliveries older than a week), back-office delivery."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ OUTBOX_INTERVAL = 5.0
 # Rows written this recently are left to the update that wrote them (it sends them at once).
 OUTBOX_GRACE = timedelta(seconds=5)
 PURGE_INTERVAL = 3600.0
+# How often submitted packages waiting to be read are looked for (CARDBOT_OCR not off).
+READING_INTERVAL = 10.0
 # A lease outlives a few rounds, so a worker that died hands its jobs on after that long.
 LEASE_ROUNDS = 3
 ORPHAN_AGE = timedelta(hours=1)
@@ -51,6 +53,23 @@ async def send_reminders(
     send them; returns how many were due."""
     loop = asyncio.get_running_loop()
     replies = await loop.run_in_executor(runtime.executor, runtime.service.review.reminders)
+    if replies:
+        chats = dict.fromkeys(reply.chat_id for reply in replies)
+        await bridge_of(runtime, application).flush(application.bot, chats)
+    return len(replies)
+
+
+async def read_documents(
+    runtime: Runtime, application: Application[Any, Any, Any, Any, Any, Any]
+) -> int:
+    """Read the submitted packages waiting to be read (in the reading pool, off the update
+    path) and send the card edits their flags make; returns how many cards changed."""
+    from cardbot.reading.review_job import read_waiting
+
+    loop = asyncio.get_running_loop()
+    replies = await loop.run_in_executor(
+        None, read_waiting, runtime.service.review, runtime.service.documents
+    )
     if replies:
         chats = dict.fromkeys(reply.chat_id for reply in replies)
         await bridge_of(runtime, application).flush(application.bot, chats)
@@ -114,6 +133,7 @@ def background_jobs(
     reminder_interval: float = REMINDER_INTERVAL,
     purge_interval: float = PURGE_INTERVAL,
     outbox_interval: float = OUTBOX_INTERVAL,
+    reading_interval: float = READING_INTERVAL,
 ) -> list[BackgroundJob]:
     """The jobs a running bot keeps going until it stops; with several workers on one
     database, each job runs in whichever worker holds its lease."""
@@ -148,6 +168,12 @@ def background_jobs(
         leased_job(None, "outbox", outbox_interval, send_outbox),
     ]
     settings = runtime.settings
+    if settings.ocr != "off" and runtime.service.review.chat_id is not None:
+
+        async def read_packages() -> None:
+            await read_documents(runtime, application)
+
+        jobs.append(leased_job(leases, "reading", reading_interval, read_packages))
     if settings.webhook_url and settings.webhook_secret:
         delivery = OutboxDelivery(
             runtime.sessions, settings.webhook_url, settings.webhook_secret, SystemClock()

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cardbot.core.events import ButtonPress, Command, Event, GroupReply, Incoming
+from cardbot.core.model import Flag
 from cardbot.core.ports import UnitOfWork, post
 from cardbot.core.replies import Reply
 from cardbot.core.review.action import Announcer, GroupAction
 from cardbot.core.review.claims import release_claims_of
 from cardbot.core.review.commands import REVIEW_COMMANDS, on_command
 from cardbot.core.review.notes import on_reply
+from cardbot.core.review.readings import ReadingRequest, note_readings, waiting_to_be_read
 from cardbot.core.review.reminders import send_reminders
 from cardbot.core.review.taps import on_button
 from cardbot.core.review.team import ReviewTeam
@@ -53,6 +55,14 @@ class ReviewDesk:
     def reminders(self) -> list[Reply]:
         """Remind the group of applications near their deadline without a decision."""
         return send_reminders(self.team, self.unit_of_work)
+
+    def waiting_to_be_read(self, limit: int) -> list[ReadingRequest]:
+        """Applications whose documents wait to be read against their answers."""
+        return waiting_to_be_read(self.unit_of_work, limit)
+
+    def note_readings(self, request: ReadingRequest, flags: list[Flag]) -> list[Reply]:
+        """Put what reading an application's documents found on its card."""
+        return note_readings(self.team, self.unit_of_work, request, flags)
 
     def release_claims_of(self, uow: UnitOfWork, reviewer_id: int, actor: int) -> list[Reply]:
         """Release every open application of a reviewer whose role was revoked."""

@@ -29,7 +29,9 @@ RESUBMIT_DAYS = 10  # working days the applicant has to send what a reviewer ask
 # status when its reviewer lets it go).
 CLAIMABLE = frozenset({Status.SUBMITTED, Status.INVESTIGATING})
 # Audit events that are records only: they do not change the status the back office follows.
-RECORD_ONLY = frozenset({"noted", "notified", "reminded", "revealed", "documents_sent"})
+RECORD_ONLY = frozenset(
+    {"noted", "notified", "reminded", "revealed", "documents_sent", "documents_read"}
+)
 
 
 @dataclass(frozen=True)
