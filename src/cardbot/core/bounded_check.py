@@ -18,6 +18,7 @@ import threading
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 TOO_COMPLEX = "file_too_complex"
 MIB = 1024 * 1024
@@ -36,14 +37,35 @@ class Limits:
     workers: int = max(1, min(2, os.cpu_count() or 1))
 
 
-class _Pool:
-    """The worker pool of this process, started on first use."""
+class WorkerLimits(Protocol):
+    """What a pool of bounded workers needs to know of its limits."""
 
-    def __init__(self) -> None:
+    @property
+    def workers(self) -> int:
+        """How many worker processes."""
+        ...
+
+    @property
+    def memory_bytes(self) -> int:
+        """The address space of each worker."""
+        ...
+
+
+LimitsT = TypeVar("LimitsT", bound=WorkerLimits)
+
+
+class WorkerPool(Generic[LimitsT]):
+    """A pebble pool of bounded worker processes for this process, started on first use from
+    a fork server that has `preload` imported; each worker's address space is capped and the
+    CPU alarm (SIGPROF) ends it. Also used for reading documents (cardbot/reading/pool.py)."""
+
+    def __init__(self, limits: LimitsT, preload: tuple[str, ...] = ()) -> None:
         self.lock = threading.Lock()
-        self.limits = Limits()
+        self.limits = limits
+        self.preload = preload
         self.pool: object | None = None
         self.pid = 0
+        atexit.register(self.stop)
 
     def get(self) -> object:
         """The running pool (a new one after a fork or a change of limits)."""
@@ -52,7 +74,8 @@ class _Pool:
         with self.lock:
             if self.pool is None or self.pid != os.getpid():
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload([_WORKER_MODULE])
+                if self.preload:
+                    context.set_forkserver_preload(list(self.preload))
                 self.pool = ProcessPool(
                     max_workers=self.limits.workers,
                     initializer=_start_worker,
@@ -63,22 +86,25 @@ class _Pool:
             return self.pool
 
     def stop(self) -> None:
-        """Stop the workers (the next check starts new ones)."""
+        """Stop the workers (the next use starts new ones)."""
         with self.lock:
             pool, self.pool = self.pool, None
             if pool is not None and self.pid == os.getpid():
                 pool.stop()  # type: ignore[attr-defined]
                 pool.join()  # type: ignore[attr-defined]
 
+    def configure(self, limits: LimitsT) -> None:
+        """Work within these limits from now on (the workers restart)."""
+        self.stop()
+        self.limits = limits
 
-_POOL = _Pool()
-atexit.register(_POOL.stop)
+
+_POOL = WorkerPool(Limits(), (_WORKER_MODULE,))
 
 
 def configure(limits: Limits) -> None:
     """Judge files within these limits from now on (tests shrink them; workers restart)."""
-    _POOL.stop()
-    _POOL.limits = limits
+    _POOL.configure(limits)
 
 
 def current_limits() -> Limits:

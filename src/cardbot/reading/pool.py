@@ -8,17 +8,14 @@ crashes its worker or cannot be read gives "nothing read" — never an exception
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import logging
-import multiprocessing
-import os
 import signal
-import threading
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from pathlib import Path
 
+from cardbot.core.bounded_check import WorkerPool
 from cardbot.reading.model import FAILED, OFF, READABLE_KINDS, Reading, nothing_read
 
 MIB = 1024 * 1024
@@ -44,47 +41,12 @@ def installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("rapidocr_onnxruntime",))
 
 
-class _Pool:
-    """The reading pool of this process, started on first use."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.limits = ReadingLimits()
-        self.pool: object | None = None
-        self.pid = 0
-
-    def get(self) -> object:
-        """The running pool (a new one after a fork or a change of limits)."""
-        from pebble import ProcessPool
-
-        with self.lock:
-            if self.pool is None or self.pid != os.getpid():
-                self.pool = ProcessPool(
-                    max_workers=self.limits.workers,
-                    initializer=_start_worker,
-                    initargs=(self.limits.memory_bytes,),
-                    context=multiprocessing.get_context("forkserver"),
-                )
-                self.pid = os.getpid()
-            return self.pool
-
-    def stop(self) -> None:
-        """Stop the workers (the next reading starts new ones)."""
-        with self.lock:
-            pool, self.pool = self.pool, None
-            if pool is not None and self.pid == os.getpid():
-                pool.stop()  # type: ignore[attr-defined]
-                pool.join()  # type: ignore[attr-defined]
-
-
-_POOL = _Pool()
-atexit.register(_POOL.stop)
+_POOL = WorkerPool(ReadingLimits())
 
 
 def configure(limits: ReadingLimits) -> None:
     """Read within these limits from now on (tests shrink them; the workers restart)."""
-    _POOL.stop()
-    _POOL.limits = limits
+    _POOL.configure(limits)
 
 
 def shutdown() -> None:
@@ -128,14 +90,6 @@ def _outcome(kind: str, future: Future[Reading]) -> Reading:
     except Exception as exc:  # a crash, the CPU alarm, a memory limit, an unreadable file
         log.info("reading a %s failed: %s", kind, exc.__class__.__name__)
     return nothing_read(kind, FAILED)
-
-
-def _start_worker(memory_bytes: int) -> None:
-    """Cap the worker's address space; the CPU timer's signal is left to end the process."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    signal.signal(signal.SIGPROF, signal.SIG_DFL)
 
 
 def _read_in_worker(kind: str, source: str | bytes, cpu_seconds: float) -> Reading:
