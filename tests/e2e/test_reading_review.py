@@ -13,11 +13,12 @@ from tests.e2e.conftest import RunningBot
 from tests.e2e.test_application_flow import Person
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser
 from tests.support.harness import VALID_PHONE, VALID_USCC
-from tests.support.synthetic_documents import id_card, sample
+from tests.support.synthetic_documents import id_card, needs_fonts, sample
 
 pytest.importorskip(
     "rapidocr_onnxruntime", reason="the OCR extra is not installed: pip install -e '.[ocr]'"
 )
+pytestmark = needs_fonts
 
 REVIEW = FakeChat(-1009876543211, "supergroup", "cardbot review")
 

@@ -11,11 +11,12 @@ import pytest
 from cardbot.__main__ import main
 from cardbot.reading.pool import shutdown
 from tests.support.harness import DIALOGS
-from tests.support.synthetic_documents import id_card
+from tests.support.synthetic_documents import id_card, needs_fonts
 
 pytest.importorskip(
     "rapidocr_onnxruntime", reason="the OCR extra is not installed: pip install -e '.[ocr]'"
 )
+pytestmark = needs_fonts
 
 
 def package(folder: Path, full_name: str) -> Path:

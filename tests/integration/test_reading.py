@@ -10,11 +10,12 @@ import pytest
 from cardbot.reading.crosscheck import ReadingFlag, crosscheck
 from cardbot.reading.model import FAILED, Reading
 from cardbot.reading.pool import ReadingLimits, configure, read_document, shutdown
-from tests.support.synthetic_documents import Sample, id_card, sample
+from tests.support.synthetic_documents import Sample, id_card, needs_fonts, sample
 
 pytest.importorskip(
     "rapidocr_onnxruntime", reason="the OCR extra is not installed: pip install -e '.[ocr]'"
 )
+pytestmark = needs_fonts
 DAY = date(2026, 1, 1)
 
 

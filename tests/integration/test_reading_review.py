@@ -11,11 +11,12 @@ import pytest
 from cardbot.reading.pool import shutdown
 from cardbot.reading.review_job import read_waiting
 from tests.support.harness import VALID_PHONE, Harness
-from tests.support.synthetic_documents import Sample, id_card
+from tests.support.synthetic_documents import Sample, id_card, needs_fonts
 
 pytest.importorskip(
     "rapidocr_onnxruntime", reason="the OCR extra is not installed: pip install -e '.[ocr]'"
 )
+pytestmark = needs_fonts
 
 GROUP = -100777
 

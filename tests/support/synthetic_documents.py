@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
+import pytest
 import segno
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 from stdnum.cn import ric, uscc
@@ -21,6 +22,12 @@ from stdnum.cn import ric, uscc
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 CJK_BOLD_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
 MONO_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+# Tests that draw documents need the fonts (Debian: fonts-noto-cjk, fonts-dejavu-core; .ci/run
+# installs them); without them they are skipped, saying so.
+needs_fonts = pytest.mark.skipif(
+    not (CJK_FONT.exists() and MONO_FONT.exists()),
+    reason="drawing synthetic documents needs fonts-noto-cjk and fonts-dejavu-core (apt-get)",
+)
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"

@@ -34,6 +34,7 @@ from tests.support.synthetic_documents import (
     credit_code,
     id_front_truth,
     mrz_lines,
+    needs_fonts,
     passport_truth,
     sample,
 )
@@ -323,6 +324,7 @@ def test_credit_code_from_the_qr_code_is_checked_too() -> None:
 # --- blur, settings, imports ---------------------------------------------------------------
 
 
+@needs_fonts
 def test_a_sharp_card_is_not_blurry_and_an_out_of_focus_one_is() -> None:
     for condition, blurry in (("clear", False), ("dim", False), ("blur", False), ("blurry", True)):
         image = Image.open(io.BytesIO(sample("id_back", condition).image))
