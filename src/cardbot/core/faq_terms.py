@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import sys
 import unicodedata
 from array import array
 from functools import lru_cache
@@ -105,4 +106,6 @@ def tokens(text: str) -> tuple[str, ...]:
     for word in _LATIN.findall(text):
         if word not in _EN_STOP:
             terms.append(_stem(word))
-    return tuple(terms)
+    # The same term in many questions is one string: an index over 1,000 entries holds
+    # about 45,000 variants, which would otherwise keep a copy of each term per variant.
+    return tuple(sys.intern(term) for term in terms)
