@@ -15,7 +15,7 @@ from cardbot.core.replies import Reply
 from cardbot.core.review.cards import card, close_prompt, prompt_tag
 from cardbot.core.review.dossier import send_dossier
 from cardbot.core.review.flags import refresh_flags
-from cardbot.core.review.team import ReviewTeam
+from cardbot.core.review.team import ReviewTeam, as_current
 from cardbot.core.roles import REVIEWER, roles_of
 
 log = logging.getLogger(__name__)
@@ -107,16 +107,14 @@ class GroupAction:
     def load(self, application_id: int) -> tuple[Application, Applicant] | None:
         """The application and its applicant, when it is the applicant's current one."""
         app = self.uow.load_application_by_id(application_id)
-        if app is None or app.number is None or app.user_id is None:
+        if app is None or app.number is None:
             return None
-        applicant = self.uow.load_applicant(app.user_id)
-        if applicant is None or applicant.application is None:
-            return None
-        if applicant.application.id != app.id:
+        found = as_current(self.uow, app)
+        if found is None:
             return None
         about_application(app.number)
-        refresh_flags(self.uow, applicant.application)
-        return applicant.application, applicant
+        refresh_flags(self.uow, found[0])
+        return found
 
     def edit_card(self, app: Application) -> None:
         """Update the application's card in place."""

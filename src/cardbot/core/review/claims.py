@@ -6,7 +6,7 @@ from cardbot.core.model import Applicant, Application, Status
 from cardbot.core.ports import UnitOfWork
 from cardbot.core.replies import Reply
 from cardbot.core.review.cards import card
-from cardbot.core.review.team import ReviewTeam
+from cardbot.core.review.team import ReviewTeam, as_current
 
 
 def unclaim(app: Application) -> None:
@@ -27,11 +27,9 @@ def current_applications(
     for app in uow.open_applications():
         if reviewer_id is not None and app.review.reviewer_id != reviewer_id:
             continue
-        applicant = uow.load_applicant(app.user_id) if app.user_id is not None else None
-        if applicant is None or applicant.application is None:
-            continue
-        if applicant.application.id == app.id:
-            found.append((applicant.application, applicant))
+        current = as_current(uow, app)
+        if current is not None:
+            found.append(current)
     return found
 
 

@@ -17,7 +17,7 @@ from cardbot.core.model import WITH_REVIEWERS, Flag
 from cardbot.core.ports import UnitOfWork, post
 from cardbot.core.replies import Reply
 from cardbot.core.review.cards import card
-from cardbot.core.review.team import ReviewTeam
+from cardbot.core.review.team import ReviewTeam, as_current
 
 # The flags a reading can raise; a new reading of the application replaces all of them.
 READING_FLAGS = frozenset(
@@ -85,14 +85,12 @@ def note_readings(
     or read already). Written to the outbox with the change."""
     with unit_of_work() as uow:
         app = uow.load_application_by_id(request.application_id)
-        if app is None or app.user_id is None:
+        found = as_current(uow, app) if app is not None else None
+        if found is None:
             return []
-        applicant = uow.load_applicant(app.user_id)
-        if applicant is None or applicant.application is None:
-            return []
-        current = applicant.application
+        current, applicant = found
         review = current.review
-        if current.id != app.id or current.status not in WITH_REVIEWERS:
+        if current.status not in WITH_REVIEWERS:
             return []
         if review.round != request.round or review.read_round >= review.round:
             return []

@@ -9,7 +9,7 @@ from cardbot.core.clock import local_date
 from cardbot.core.model import WITH_REVIEWERS
 from cardbot.core.ports import UnitOfWork, post
 from cardbot.core.replies import Reply
-from cardbot.core.review.team import ReviewTeam
+from cardbot.core.review.team import ReviewTeam, as_current
 
 REMIND_ON_DAY = 8
 
@@ -30,14 +30,12 @@ def send_reminders(team: ReviewTeam, unit_of_work: Callable[[], UnitOfWork]) -> 
             reminded = app.review.reminded_round >= app.review.round
             if app.status not in WITH_REVIEWERS or reminded:
                 continue
-            if team.age(app, today) < REMIND_ON_DAY or app.user_id is None:
+            if team.age(app, today) < REMIND_ON_DAY:
                 continue
-            applicant = uow.load_applicant(app.user_id)
-            if applicant is None or applicant.application is None:
+            found = as_current(uow, app)
+            if found is None:
                 continue
-            current = applicant.application
-            if current.id != app.id:
-                continue
+            current, applicant = found
             current.review.reminded_round = current.review.round
             uow.save_applicant(applicant)
             team.record(uow, current, "reminded", None)

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from cardbot.core.clock import local_date
-from cardbot.core.model import Application, AuditEvent, Status
+from cardbot.core.model import Applicant, Application, AuditEvent, Status
 from cardbot.core.ports import Clock, UnitOfWork
 from cardbot.core.spec import DialogSpec
 from cardbot.core.workdays import (
@@ -173,3 +173,14 @@ def item_digest(
             parts = [app.answers.get(step_id, "-")]
         digest[step_id] = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
     return digest
+
+
+def as_current(uow: UnitOfWork, app: Application) -> tuple[Application, Applicant] | None:
+    """The application as its applicant holds it, with the applicant, while it is still their
+    current one (None for one they have moved on from, or erased)."""
+    applicant = uow.load_applicant(app.user_id) if app.user_id is not None else None
+    if applicant is None or applicant.application is None:
+        return None
+    if applicant.application.id != app.id:
+        return None
+    return applicant.application, applicant
