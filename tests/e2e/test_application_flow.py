@@ -84,6 +84,14 @@ class Person:
         await self.tap("居民身份证")
         await self.say(VALID_ID)
 
+    async def begin_with_passport(self, category: str) -> None:
+        """Begin, then give a name, choose the passport, type its number and a phone."""
+        await self.begin(category)
+        await self.say("Lee Kim")
+        await self.tap("护照")
+        await self.say("M12345678")
+        await self.say(VALID_PHONE)
+
     async def no_more_messages(self) -> None:
         """Nothing else arrives for this person."""
         await self.api.wait_idle(quiet=0.5)
@@ -160,11 +168,7 @@ async def test_small_business_in_english_skips_the_optional_tax_proof(
 
 async def test_individual_with_a_passport_pdf_submits(api: BotApiStandIn, bot: RunningBot) -> None:
     person = Person(api, FakeUser(503, "Lee", language_code="zh-hans"))
-    await person.begin("个人")
-    await person.say("Lee Kim")
-    await person.tap("护照")
-    await person.say("M12345678")
-    await person.say(VALID_PHONE)
+    await person.begin_with_passport("个人")
     (summary,) = await person.document(files.pdf(2), "passport.pdf", "application/pdf")
     assert summary.plain.startswith("✅ 护照信息页已收到。\n\n📋 申请汇总")
     (done,) = await person.tap("确认提交")

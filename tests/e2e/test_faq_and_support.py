@@ -114,11 +114,7 @@ async def test_a_question_after_submission_reaches_the_group_with_the_applicatio
     api: BotApiStandIn, support_bot: RunningBot
 ) -> None:
     person = Person(api, FakeUser(870, "S", language_code="zh-hans"))
-    await person.begin("个人")
-    await person.say("Lee Kim")
-    await person.tap("护照")
-    await person.say("M12345678")
-    await person.say(VALID_PHONE)
+    await person.begin_with_passport("个人")
     await person.document(files.pdf(2), "passport.pdf", "application/pdf")
     (done,) = await person.tap("确认提交")
     (number,) = re.findall(r"DX-\d{4}-\d{6}", done.plain)
