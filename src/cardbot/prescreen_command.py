@@ -114,11 +114,11 @@ def _reading_flags(package: Package, day: date) -> list[ReadingFlag]:
     read in the reading pool; one that cannot be read in time raises nothing."""
     from cardbot.reading.crosscheck import crosscheck
     from cardbot.reading.model import READABLE_KINDS
-    from cardbot.reading.pool import schedule_reading
+    from cardbot.reading.pool import read_all
 
-    futures = [
-        schedule_reading(d.kind, d.path)
+    readings = read_all(
+        (d.kind, d.path)
         for d in package.documents
         if d.kind in READABLE_KINDS and d.path is not None
-    ]
-    return crosscheck(package.fields, [f.result() for f in futures], day)
+    )
+    return crosscheck(package.fields, readings, day)

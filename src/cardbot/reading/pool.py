@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import signal
+from collections.abc import Iterable
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,13 @@ def schedule_reading(kind: str, source: Path | bytes) -> Future[Reading]:
         return done
     future.add_done_callback(lambda f: done.set_result(_outcome(kind, f)))
     return done
+
+
+def read_all(sources: Iterable[tuple[str, Path | bytes]]) -> list[Reading]:
+    """Read several document photos (kind, file or bytes) side by side in the pool, and wait
+    for them all; each that cannot be read in time is "nothing read"."""
+    futures = [schedule_reading(kind, source) for kind, source in sources]
+    return [future.result() for future in futures]
 
 
 def read_document(kind: str, source: Path | bytes) -> Reading:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 
 from cardbot.core.model import Flag
 from cardbot.core.ports import DocumentStore
@@ -14,8 +15,8 @@ from cardbot.core.replies import Reply
 from cardbot.core.review.desk import ReviewDesk
 from cardbot.core.review.readings import ReadingRequest
 from cardbot.reading.crosscheck import crosscheck
-from cardbot.reading.model import READABLE_KINDS, Reading
-from cardbot.reading.pool import schedule_reading
+from cardbot.reading.model import READABLE_KINDS
+from cardbot.reading.pool import read_all
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +39,18 @@ def read_waiting(
 
 def reading_flags(request: ReadingRequest, documents: DocumentStore) -> list[Flag]:
     """The flags the application's document photos raise against its answers."""
-    futures = []
+    contents: list[tuple[str, Path | bytes]] = []
     for slot, (storage_key, _mime_type) in request.documents.items():
         if slot not in READABLE_KINDS:
             continue
         try:
-            content = documents.read(storage_key)
+            contents.append((slot, documents.read(storage_key)))
         except Exception as exc:  # gone (erased meanwhile) or unreadable: nothing to read
             log.info(
                 "document of application %s not read: %s",
                 request.application_id,
                 exc.__class__.__name__,
             )
-            continue
-        futures.append(schedule_reading(slot, content))
-    readings: list[Reading] = [future.result() for future in futures]
+    readings = read_all(contents)
     found = crosscheck(request.answers, readings, date.fromisoformat(request.submitted_on))
     return [Flag(f.code, (), field=f.field, document=f.document) for f in found]
