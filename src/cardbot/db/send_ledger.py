@@ -98,30 +98,50 @@ class SqlSendLedger:
         """Lock the cells' rows, let `change` update their states, write back what changed."""
         limits = {cell.scope: cell.limit for cell in cells}
         scopes = sorted(limits)
-        with self._engine.begin() as connection:
-            self._ensure(connection, scopes)
-            rows = connection.execute(
-                select(SendPaceRow.scope, SendPaceRow.state, NOW)
-                .where(SendPaceRow.scope.in_(scopes))
-                .order_by(SendPaceRow.scope)
-                .with_for_update()
-            ).all()
-            now = float(rows[0][2]) if rows else 0.0
-            before = {scope: _decode(state) for scope, state, _ in rows}
-            states = dict(before)
-            change(states, now)
-            moved = [
-                {"key": s, "new_state": _encode(st), "idle": limits[s].idle_from(st)}
-                for s, st in states.items()
-                if st != before.get(s)
-            ]
-            if commit and moved:
-                connection.execute(MOVE, moved)
+        while True:
+            with self._engine.begin() as connection:
+                created = self._ensure(connection, scopes)
+                rows = self._lock(connection, scopes)
+                if len(rows) < len(scopes):
+                    # Forgotten by another worker, or created by another thread of this one
+                    # and not committed yet: create (or wait for) them, then lock them all.
+                    self._known.difference_update(scopes)
+                    continue
+                now = rows[0][2]
+                before = {scope: _decode(state) for scope, state, _ in rows}
+                states = dict(before)
+                change(states, now)
+                moved = [
+                    {"key": s, "new_state": _encode(st), "idle": limits[s].idle_from(st)}
+                    for s, st in states.items()
+                    if st != before.get(s)
+                ]
+                if commit and moved:
+                    connection.execute(MOVE, moved)
+            self._known.update(created)  # known once committed, so others in this process see it
+            return
 
-    def _ensure(self, connection: Connection, scopes: Sequence[str]) -> None:
-        """Create the rows of scopes this process has not seen yet (empty: idle)."""
+    @staticmethod
+    def _lock(connection: Connection, scopes: Sequence[str]) -> list[tuple[str, str, float]]:
+        """Lock the scopes' rows in scope order; their states, and the clock once locked."""
+        locked = (
+            select(SendPaceRow.scope, SendPaceRow.state)
+            .where(SendPaceRow.scope.in_(scopes))
+            .order_by(SendPaceRow.scope)
+            .with_for_update()
+            .subquery()
+        )
+        # The clock is read by an outer query, so after the locks are held: read beside them,
+        # it could be from before a wait for another worker's commit.
+        rows = connection.execute(
+            select(locked.c.scope, locked.c.state, NOW).order_by(locked.c.scope)
+        )
+        return [(scope, state, float(now)) for scope, state, now in rows]
+
+    def _ensure(self, connection: Connection, scopes: Sequence[str]) -> list[str]:
+        """Create the rows of scopes this process has not seen yet (empty: idle); which."""
         new = [scope for scope in scopes if scope not in self._known]
         if new:
             rows = [{"scope": s, "state": "", "idle_from": 0.0} for s in new]
             connection.execute(self._insert, rows)
-            self._known.update(new)
+        return new
