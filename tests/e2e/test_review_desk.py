@@ -102,7 +102,7 @@ async def test_reviewer_asks_for_the_licence_again_then_approves(
     assert [p.kind for p in photos] == ["photo"] * 3
     assert len({p.media_group_id for p in photos}) == 1
 
-    for op in ("resubmit", "r:unreadable", "i:business_license", "send"):
+    for op in ("resubmit", "i:business_license", "s:unreadable"):
         await press(api, REVIEWER_USER, card, op)
     request, prompt = await person.replies(2)
     assert "营业执照" in request.plain and "文件看不清" in request.plain

@@ -176,7 +176,7 @@ async def test_an_english_enterprise_applicant_asked_to_resend_sees_nothing_that
     await applicant.photo(files.photo(seed=7))
     await applicant.tap("Submit")
     await reviewer.tap("认领")
-    for label in ("要求补充", "文件看不清", "营业执照", "确认要求补充"):
+    for label in ("要求补充", "营业执照", "发送，原因：文件看不清"):
         await reviewer.tap(label)
     await applicant.say("/status")
     await applicant.document(files.pdf(pages=3), "licence-2.pdf", "application/pdf")

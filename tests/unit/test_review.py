@@ -172,11 +172,9 @@ def test_resubmission_asks_only_the_named_items_and_marks_what_changed(tmp_path:
     chat = desk(tmp_path, started=True)
     as_reviewer(chat)
     tap(chat, "resubmit")
-    assert toasts(tap(chat, "send")) == ["请至少选择一个原因。"]
-    tap(chat, "r:unreadable")  # suggests no item
-    assert toasts(tap(chat, "send")) == ["请至少选择一个需要重新提供的项目。"]
+    assert toasts(tap(chat, "s:unreadable")) == ["请至少选择一个需要重新提供的项目。"]
     tap(chat, "i:id_card")
-    replies = tap(chat, "send")
+    replies = tap(chat, "s:unreadable")  # the third tap sends it
     request, prompt = to(replies, APPLICANT)
     assert "身份证正反面" in request.text and "文件看不清" in request.text
     assert "人像面" in prompt.text
@@ -332,7 +330,7 @@ def test_every_step_is_in_the_audit_trail_and_back_office_gets_no_personal_data(
 def test_withdrawing_during_a_resubmission_tells_the_reviewers(tmp_path: Path) -> None:
     chat = desk(tmp_path, started=True)
     as_reviewer(chat)
-    for op in ("resubmit", "r:unreadable", "i:id_card", "send"):
+    for op in ("resubmit", "i:id_card", "s:unreadable"):
         tap(chat, op)
     chat.as_user(APPLICANT)
     (confirm,) = chat.command("cancel")
@@ -401,22 +399,41 @@ def test_every_decision_confirms_showing_what_the_applicant_reads_within_three_t
     assert status(chat) == Status.REJECTED
 
 
-def test_a_resubmission_gives_a_date_and_a_reason_never_forces_an_untick(
+def test_a_resubmission_with_a_comment_takes_three_taps_and_offers_only_fitting_reasons(
     tmp_path: Path,
 ) -> None:
     chat = desk(tmp_path, started=True)
     as_reviewer(chat)
-    tap(chat, "resubmit")
-    (card,) = to(tap(chat, "r:expired"), GROUP)  # suggests the ID card (the one item here)
-    ticked = [label for row in card.buttons for label, _ in row if label.startswith("☑")]
-    assert ticked == ["☑ 证件已过期", "☑ 身份证正反面"]
-    (card,) = to(tap(chat, "i:phone"), GROUP)  # the first item picked replaces the suggestion
-    ticked = [label for row in card.buttons for label, _ in row if label.startswith("☑")]
-    assert ticked == ["☑ 证件已过期", "☑ 联系电话"]
+
+    def reasons_offered(card: RenderedMessage) -> list[str]:
+        return [d.removeprefix("rv:1:s:") for row in card.buttons for _, d in row if ":s:" in d]
+
+    (card,) = to(tap(chat, "resubmit"), GROUP)  # 1
     assert "<b>2026-12-14</b> 前提交" in card.text  # 10 working days after 2026-11-30
-    replies = tap(chat, "send")
+    assert reasons_offered(card) == [], "no reason before an item is ticked"
+    (card,) = to(tap(chat, "i:phone"), GROUP)  # 2
+    assert reasons_offered(card) == ["unreadable", "mismatch", "wrong_document", "other"]
+    (card,) = to(tap(chat, "i:id_card"), GROUP)  # another item: a tap more, by choice
+    assert "expired" in reasons_offered(card), "an ID card can be out of date"
+    assert "company_changed" not in reasons_offered(card)
+    ticked = [label for row in card.buttons for label, _ in row if label.startswith("☑")]
+    assert ticked == ["☑ 联系电话", "☑ 身份证正反面"]
+    (card,) = to(chat.send(GroupReply(card.text, "号码 <停机>")), GROUP)  # typed, no tap
+    assert "说明：号码 &lt;停机&gt;" in card.text
+    assert status(chat) == Status.IN_REVIEW
+    assert toasts(tap(chat, "s:company_changed")) == [
+        "这个按钮已失效，请查看最新的卡片（/show 编号）。"
+    ]
+    assert status(chat) == Status.IN_REVIEW, "a reason that fits no ticked item sends nothing"
+    replies = tap(chat, "s:expired")  # 3: sent
     (request, _prompt) = to(replies, APPLICANT)
-    assert "联系电话" in request.text and "<b>2026-12-14</b> 前提交" in request.text
+    assert "联系电话" in request.text and "身份证正反面" in request.text
+    assert "证件已过期" in request.text and "号码 &lt;停机&gt;" in request.text
+    assert "<b>2026-12-14</b> 前提交" in request.text
+    assert status(chat) == Status.RESUBMISSION_REQUESTED
+    decided = next(e for e in chat.db.audit if e.event == "decided")
+    assert decided.data["reasons"] == ["expired"]
+    assert decided.data["items"] == ["phone", "id_card"]
 
 
 def test_the_claimer_releases_and_an_admin_reassigns_with_an_audit(tmp_path: Path) -> None:

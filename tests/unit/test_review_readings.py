@@ -61,7 +61,7 @@ def test_a_resubmission_is_read_again_and_a_reading_of_the_old_round_is_dropped(
     (first,) = waiting(chat)
     chat.service.review.note_readings(first, [NAME_READ_WRONG])
     as_reviewer(chat)
-    for op in ("resubmit", "r:unreadable", "i:id_card", "send"):
+    for op in ("resubmit", "i:id_card", "s:unreadable"):
         tap(chat, op)
     assert waiting(chat) == []  # with the applicant, not the reviewers
     chat.as_user(APPLICANT)

@@ -93,7 +93,7 @@ REVIEW_LABELS = (
     "investigate",
     "confirm_approve",
     "confirm_reject",
-    "confirm_resubmit",
+    "send_with_reason",
     "confirm_investigate",
     "release",
     "comment",

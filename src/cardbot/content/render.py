@@ -167,7 +167,8 @@ class Renderer:
         return telegram_html_problem(text)
 
     def _button_label(self, language: str, button: Button) -> str:
-        text = button.text if button.text is not None else self.label(language, button.label)
+        label = self.label(language, button.label) if button.label else ""
+        text = label if button.text is None else label + button.text
         if button.selected is None:
             return text
         return ("☑ " if button.selected else "☐ ") + text

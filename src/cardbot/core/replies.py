@@ -14,8 +14,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button: a label key from dialogs/labels (or a text as is) and its data;
-    `selected` shows a tick box (ticked or not) before the label."""
+    """An inline button: a label key from dialogs/labels and its data; `text`, shown as is,
+    follows the label (or stands alone when the key is empty); `selected` shows a tick box
+    (ticked or not) before it."""
 
     label: str
     data: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -75,6 +75,16 @@ class DialogSpec:
     def document_kinds(self) -> tuple[str, ...]:
         """Every document slot any step can fill."""
         return tuple(slot for step in self.steps.values() for slot in step.slots)
+
+    def resubmission_reasons(self, items: Sequence[str]) -> list[str]:
+        """The reasons a request to send these items again may give: those for resubmissions
+        that concern any item, or one of these."""
+        return [
+            reason.id
+            for reason in self.reasons.values()
+            if "resubmit" in reason.decisions
+            and (not reason.items or any(item in reason.items for item in items))
+        ]
 
     def applies(self, category: str, step_id: str, answers: Mapping[str, str]) -> bool:
         """True when the category asks the step, given the answers so far."""

@@ -189,7 +189,7 @@ class StaffDesk:
             for r in history
         ]
         rows = tuple(
-            (Button("staff.roll_back", f"fa:r:{entry_id}:{r.revision}", text=f"↩️ r{r.revision}"),)
+            (Button("staff.roll_back", f"fa:r:{entry_id}:{r.revision}", text=f" r{r.revision}"),)
             for r in history[:-1][-8:]
         )
         self.turn.say(

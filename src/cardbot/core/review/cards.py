@@ -115,25 +115,25 @@ def card_context(team: ReviewTeam, app: Application, today: date) -> dict[str, A
         "draft_reasons": len(draft.get("reasons", [])),
         "draft_items": [i for i in draft.get("items", [])],
         "preview": preview(team, app, draft) if draft else None,
+        "draft_comment": draft.get("comment"),
+        "resubmit_by": team.notice_context(app) if draft.get("action") == "resubmit" else None,
     }
 
 
 def preview(team: ReviewTeam, app: Application, draft: dict[str, Any]) -> dict[str, Any] | None:
-    """What the applicant will read when the decision being prepared is sent (in the
-    team's language), or None while it is not ready to send."""
+    """What the applicant will read when the final decision being prepared is confirmed (in
+    the team's language), or None while it is not ready (or, a resubmission, sent by its
+    reason's button)."""
     action = draft["action"]
     reasons = list(draft.get("reasons", []))
-    items = list(draft.get("items", []))
-    if action in ("reject", "resubmit") and not reasons:
-        return None
-    if action == "resubmit" and not items:
+    if action == "resubmit" or (action == "reject" and not reasons):
         return None
     return {
         "template": DRAFT_TEMPLATES[action],
         "reasons": team.reason_texts(reasons, team.language),
         "comment": draft.get("comment"),
         "final": any(r.final for i in reasons if (r := team.spec.reasons.get(i))),
-        "items": items,
+        "items": [],
         **team.notice_context(app),
     }
 
@@ -171,6 +171,9 @@ def card_buttons(team: ReviewTeam, app: Application) -> tuple[tuple[Button, ...]
         return ((button("confirm_approve", "approve_ok"),), back_row)
     if action == "investigate":
         return ((button("confirm_investigate", "investigate_ok"),), back_row)
+    if action == "resubmit":
+        comment_rows = ((button("comment", "comment"),),) if draft.get("items") else ()
+        return (*resubmission_rows(team, app, draft, prefix), *comment_rows, back_row)
     rows: list[tuple[Button, ...]] = [
         (
             Button(
@@ -183,16 +186,35 @@ def card_buttons(team: ReviewTeam, app: Application) -> tuple[tuple[Button, ...]
         for reason in team.spec.reasons.values()
         if action in reason.decisions
     ]
-    if action == "resubmit":
-        chosen = draft.get("items", [])
-        rows += [
-            (Button(f"step.{item}", f"{prefix}i:{item}", selected=item in chosen),)
-            for item in team.applicable(app)
-        ]
     if preview(team, app, draft) is not None:
         rows.append((button(f"confirm_{action}", "send"),))
         rows.append((button("comment", "comment"),))
     return (*rows, back_row)
+
+
+def resubmission_rows(
+    team: ReviewTeam, app: Application, draft: dict[str, Any], prefix: str
+) -> list[tuple[Button, ...]]:
+    """A resubmission being prepared: the items to tick, then (once one is) a button per
+    reason that fits them, which sends the request."""
+    chosen = draft.get("items", [])
+    ticks = [
+        Button(f"step.{item}", f"{prefix}i:{item}", selected=item in chosen)
+        for item in team.applicable(app)
+    ]
+    rows: list[tuple[Button, ...]] = [tuple(ticks[i : i + 2]) for i in range(0, len(ticks), 2)]
+    if chosen:
+        rows += [
+            (
+                Button(
+                    "review.send_with_reason",
+                    f"{prefix}s:{reason_id}",
+                    text=team.spec.reasons[reason_id].texts[team.language].title,
+                ),
+            )
+            for reason_id in team.spec.resubmission_reasons(chosen)
+        ]
+    return rows
 
 
 def card(team: ReviewTeam, app: Application, today: date, *, edit: bool) -> Reply | None:

@@ -1,8 +1,10 @@
 """A decision being prepared on a card, and made: reasons, items to redo, comment, confirm.
 
-A decision is sent only from its confirmation, which the card shows next to what the
-applicant will read: approve and investigate take two taps, reject and resubmit three (a
-comment is typed as a reply to the card, or after the comment button).
+A final decision is sent only from its confirmation, which the card shows next to what the
+applicant will read: approve and investigate take two taps, reject three (its reasons, then
+the confirmation). A resubmission is not final: the reviewer ticks the items to send again and
+then taps the reason, which sends it, so it too takes three taps. A comment is typed as a
+reply to the card (or after the comment button) before the last tap.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 from cardbot.core.model import Application, Status
 from cardbot.core.review.action import GroupAction
 from cardbot.core.review.team import item_digest
+
+DRAFTED = ("reject", "resubmit")  # decisions that take reasons and may take a comment
 
 
 def on_draft(action: GroupAction, app: Application, op: str, arg: str) -> bool:
@@ -30,30 +34,28 @@ def on_draft(action: GroupAction, app: Application, op: str, arg: str) -> bool:
         app.status = Status.INVESTIGATING
         action.team.record(action.uow, app, "investigating", action.user.user_id)
         action.notify_applicant(app, "investigating")
-    elif op == "r" and kind in ("reject", "resubmit"):
-        reason = spec.reasons.get(arg)
-        if reason is None or kind not in reason.decisions:
+    elif op == "r" and kind == "reject":
+        if spec.reasons.get(arg) is None or kind not in spec.reasons[arg].decisions:
             action.refuse_tap("stale", app, op)
             return False
         chosen = draft["reasons"]
         draft["reasons"] = [r for r in chosen if r != arg] if arg in chosen else [*chosen, arg]
-        if kind == "resubmit" and not draft.get("items_chosen"):
-            # Items the reasons concern are suggested until the reviewer picks one.
-            suggested = {i for r in draft["reasons"] for i in spec.reasons[r].items}
-            draft["items"] = [s for s in action.team.applicable(app) if s in suggested]
     elif op == "i" and kind == "resubmit":
         applicable = action.team.applicable(app)
         if arg not in applicable:
             action.refuse_tap("stale", app, op)
             return False
-        if not draft.get("items_chosen"):
-            # The first item picked replaces the suggestion: nothing to untick.
-            draft["items_chosen"] = True
-            draft["items"] = [arg]
-        else:
-            chosen = draft["items"]
-            draft["items"] = [s for s in applicable if (s in chosen) != (s == arg)]
-    elif op in ("send", "comment") and kind in ("reject", "resubmit"):
+        chosen = draft["items"]
+        draft["items"] = [s for s in applicable if (s in chosen) != (s == arg)]
+    elif op == "s" and kind == "resubmit":
+        if not ready(action, draft):
+            return False
+        if arg not in spec.resubmission_reasons(draft["items"]):
+            action.refuse_tap("stale", app, op)
+            return False
+        draft["reasons"] = [arg]
+        decide(action, app)
+    elif (op == "send" and kind == "reject") or (op == "comment" and kind in DRAFTED):
         if not ready(action, draft):
             return False
         if op == "send":
@@ -68,12 +70,13 @@ def on_draft(action: GroupAction, app: Application, op: str, arg: str) -> bool:
 
 
 def ready(action: GroupAction, draft: dict[str, Any]) -> bool:
-    """True when a rejection has reasons and a resubmission has reasons and items."""
-    if not draft["reasons"]:
-        action.toast("pick_reason")
-        return False
+    """True when a rejection has its reasons, or a resubmission its items (its reason is the
+    tap that sends it)."""
     if draft["action"] == "resubmit" and not draft["items"]:
         action.toast("pick_item")
+        return False
+    if draft["action"] == "reject" and not draft["reasons"]:
+        action.toast("pick_reason")
         return False
     return True
 
