@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from cardbot.db.models import (
 )
 from cardbot.db.repository import SqlUnitOfWork
 from cardbot.db.session import make_engine, make_session_factory
+from cardbot.db.trouble_tally import add_tally
 from cardbot.report.background import BackgroundReports
 from cardbot.report.build import write_report
 from cardbot.report.queries import Period, collect
@@ -217,6 +218,13 @@ def write_history(session: Session) -> None:
                 last_asked_at=bj(6),
             )
         )
+    tally = {
+        ("problem", "invalid_id_number", "id_number"): 3,
+        ("problem", "unreadable_image", "id_card"): 1,
+        ("faq", "approval-time", "typed"): 2,
+        ("faq", "", "unanswered"): 2,
+    }
+    add_tally(session.connection(), date(2026, 11, 5), tally)
 
 
 @pytest.fixture
@@ -252,6 +260,7 @@ def test_the_headline_figures_are_those_of_the_known_history(engine: Engine) -> 
         "overdue_now": 1,
         "waiting_now": 2,
         "reviewers": 2,
+        "faq_share_answered": 0.5,
     }
 
 
@@ -347,7 +356,7 @@ def test_the_report_folder_holds_a_self_contained_page_and_the_tables_without_pe
         engine, load_spec(DIALOGS), ChinaWorkingCalendar(), PERIOD, tmp_path, language
     )
     page = written.html.read_text(encoding="utf-8")
-    assert page.count("<svg") == 7
+    assert page.count("<svg") == 8  # every chart
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
     assert not re.search(r"""@import|url\(\s*["']?\s*(https?:)?//""", page)
     assert ("运营报告" in page) == (language == "zh")

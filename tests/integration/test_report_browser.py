@@ -32,7 +32,7 @@ from tests.support.harness import DIALOGS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "report.png"
-CHARTS = 7
+CHARTS = 8
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
 

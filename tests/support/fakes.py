@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import itertools
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -36,6 +37,10 @@ class MemoryDatabase:
 
     applicants: dict[int, Applicant] = field(default_factory=dict)
     processed: dict[str, datetime] = field(default_factory=dict)
+    # The applicants' trouble: (day, kind, key, detail) → how many.
+    tally: collections.Counter[tuple[date, str, str, str]] = field(
+        default_factory=collections.Counter
+    )
     counters: dict[int, int] = field(default_factory=dict)
     commits: int = 0
     next_application_id: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -238,6 +243,13 @@ class MemoryUnitOfWork:
             return False
         self._processed[key] = self.clock.now()
         return True
+
+    def add_tally(self, day: date, tally: Mapping[tuple[str, str, str], int]) -> None:
+        def add() -> None:
+            for (kind, key, detail), count in tally.items():
+                self.db.tally[(day, kind, key, detail)] += count
+
+        self._later.append(add)
 
     def forget_deliveries(self, before: datetime) -> int:
         old = [key for key, moment in self.db.processed.items() if moment < before]

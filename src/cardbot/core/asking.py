@@ -14,6 +14,8 @@ APPLY = "apply"
 
 Buttons = tuple[tuple[Button, ...], ...]
 
+PROBLEM_TEMPLATES = "problems/"  # the templates telling why an answer or a file was refused
+
 
 def prompt(turn: Turn) -> None:
     """Ask the current question again (or say where things stand)."""
@@ -87,7 +89,11 @@ def ask_step(turn: Turn, step: Step) -> None:
 
 
 def refuse(turn: Turn, template: str, **context: Any) -> None:
-    """Say why the input was not used, with the buttons that lead on; nothing changes."""
+    """Say why the input was not used, with the buttons that lead on; nothing changes (but
+    a pre-screening problem is counted for the report, by code and step)."""
+    if template.startswith(PROBLEM_TEMPLATES):
+        step = context.get("step") or turn.state
+        turn.trouble[("problem", template.removeprefix(PROBLEM_TEMPLATES), str(step))] += 1
     buttons = step_buttons(turn)
     turn.say(template, buttons, **context)
     if not buttons:

@@ -26,7 +26,11 @@ def faq_match(turn: Turn, text: str) -> FaqMatch | None:
 def answer_faq_if_confident(turn: Turn, text: str) -> bool:
     """Answer the question when the FAQ is sure which entry it is."""
     match = faq_match(turn, text)
-    return match is not None and match.entry_id is not None and answer_faq(turn, match.entry_id)
+    return (
+        match is not None
+        and match.entry_id is not None
+        and answer_faq(turn, match.entry_id, "typed")
+    )
 
 
 def try_faq(
@@ -41,7 +45,7 @@ def try_faq(
         return False
     if sure and match.score < turn.faq_matcher().settings.sure:
         return False
-    if match.entry_id is not None and answer_faq(turn, match.entry_id):
+    if match.entry_id is not None and answer_faq(turn, match.entry_id, "typed"):
         if could_be_answer:
             offer_as_answer(turn, text)
         prompt_after_answer(turn)
@@ -64,13 +68,15 @@ def offer_as_answer(turn: Turn, text: str) -> None:
     )
 
 
-def answer_faq(turn: Turn, entry_id: str) -> bool:
-    """Send one FAQ entry's answer, in the applicant's language where it exists."""
+def answer_faq(turn: Turn, entry_id: str, how: str) -> bool:
+    """Send one FAQ entry's answer, in the applicant's language where it exists, counting
+    it for the report as asked `how`: typed (a question it matched) or chosen (a button)."""
     faq = turn.service.faq
     assert faq is not None
     entry = turn.faq_matcher().entries.get(entry_id)
     if entry is None:
         return False
+    turn.trouble[("faq", entry_id, how)] += 1
     language = turn.applicant.language
     source = entry.answers.get(language) or entry.answers[DEFAULT_LANGUAGE]
     context = faq.answer_context(turn.applicant, turn.today())
@@ -86,6 +92,7 @@ def say_unsure(turn: Turn, text: str, match: FaqMatch, *, could_be_answer: bool)
     applicant = turn.applicant
     language = applicant.language
     consented = applicant.consent_at is not None
+    turn.trouble[("faq", "", "unanswered")] += 1
     if consented:
         turn.uow.faq.record_unanswered(mask_digits(normalise(text))[:MAX_QUESTION], language)
     entries = turn.faq_matcher().entries
@@ -131,7 +138,7 @@ def on_faq_button(turn: Turn, value: str) -> bool:
     if value == "list":
         on_faq_list(turn)
         return True
-    if turn.service.faq is None or not answer_faq(turn, value):
+    if turn.service.faq is None or not answer_faq(turn, value, "chosen"):
         return False
     if turn.state != states.NEW:
         prompt_after_answer(turn)

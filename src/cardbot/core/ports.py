@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -195,6 +196,10 @@ class UnitOfWork(ApplicationIndex, Protocol):
 
     def claim_update(self, key: str) -> bool:
         """Record that the delivery `key` is handled; False if it was handled before."""
+        ...
+
+    def add_tally(self, day: date, tally: Mapping[tuple[str, str, str], int]) -> None:
+        """Add to the day's counts of applicants' trouble: (kind, key, detail) → how many."""
         ...
 
     def forget_deliveries(self, before: datetime) -> int:

@@ -43,6 +43,13 @@ class Problem:
     document: str | None = None
     details: Mapping[str, str] = dataclass_field(default_factory=dict)
 
+    def step(self, spec: DialogSpec) -> str:
+        """The step the problem is in: its field's, or the one its document is asked in."""
+        if self.field is not None:
+            return self.field
+        found = (s.id for s in spec.steps.values() if self.document in s.slots)
+        return next(found, self.document or "")
+
 
 @dataclass(frozen=True)
 class PackageDocument:

@@ -154,6 +154,8 @@ class ConversationService:
                 else:
                     uow.save_applicant(applicant)
                 replies = post(uow, turn.outgoing(), incoming.key)
+                if turn.trouble:
+                    uow.add_tally(turn.today(), turn.trouble)
                 uow.commit()
         except BaseException:
             if turn is not None:

@@ -5,6 +5,7 @@ turn knows none of them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -65,6 +66,8 @@ class Turn:
     stored_keys: list[str] = field(default_factory=list)
     obsolete_keys: list[str] = field(default_factory=list)
     forget: bool = False
+    # What went wrong for the applicant, counted for the report: (kind, key, detail) → how many.
+    trouble: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.spec: DialogSpec = self.service.spec

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -266,6 +267,20 @@ class SendPaceRow(Base):
     scope: Mapped[str] = mapped_column(String(40), primary_key=True)
     state: Mapped[str] = mapped_column(Text)
     idle_from: Mapped[float] = mapped_column(Double)
+
+
+class TroubleTallyRow(Base):
+    """How often, on one day, pre-screening refused something (kind "problem": key the
+    problem code, detail the step) or the FAQ was asked (kind "faq": key the entry answered,
+    empty when none was; detail typed, chosen or unanswered): counts only, for the report."""
+
+    __tablename__ = "trouble_tally"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    detail: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEventRow(Base):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -57,6 +57,7 @@ from cardbot.db.support_repositories import (
     SqlRoleRepository,
     SqlSupportRepository,
 )
+from cardbot.db.trouble_tally import add_tally
 
 
 class SqlUnitOfWork:
@@ -108,6 +109,10 @@ class SqlUnitOfWork:
         claim = _claim_statement(connection.dialect.name)
         values = {"key": key, "processed_at": self._clock.now()}
         return connection.execute(claim, values).first() is not None
+
+    def add_tally(self, day: date, tally: Mapping[tuple[str, str, str], int]) -> None:
+        """Add to the day's counts of applicants' trouble (db/trouble_tally.py)."""
+        add_tally(self.session.connection(), day, tally)
 
     def forget_deliveries(self, before: datetime) -> int:
         """Forget the deliveries handled before `before`; returns how many."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 COLOURS = ("#3366cc", "#ff9900", "#109618", "#dc3912", "#990099", "#0099c6")
 PROMISE_CAP = 20  # decisions after more working days than this share the last bar
+TROUBLE_SHOWN = 15  # the most frequent pre-screening refusals drawn
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,17 @@ def _reviewers(tables: Mapping[str, Table], headline: Mapping[str, Any]) -> Char
     )
 
 
+def _trouble(tables: Mapping[str, Table], headline: Mapping[str, Any]) -> Chart:
+    problems = tables["prescreen_problems"].rows[:TROUBLE_SHOWN]
+    return bars(
+        "trouble",
+        "What pre-screening refused most",
+        [f"{code} @ {step}" for code, step, _ in problems],
+        {"times": [times for _, _, times in problems]},
+        horizontal=True,
+    )
+
+
 # Every chart of the report in page order (funnel and promise are the headline ones): the
 # tables it is drawn from (the promise chart's title also reads the headline figures of the
 # promise table), and how it is drawn.
@@ -236,6 +248,7 @@ CHARTS: dict[
     "promise_weekly": (("promise_weekly",), _promise_weekly),
     "outcomes": (("outcomes", "rejection_reasons"), _outcomes),
     "reviewers": (("reviewers",), _reviewers),
+    "trouble": (("prescreen_problems",), _trouble),
 }
 
 

@@ -6,9 +6,12 @@ cover (one bit per step or file, summed per application by the unique (applicati
 (application, kind) indexes), and the audit events of the period are grouped once for the
 outcomes and the reviewers.
 
-Only counts, days, step and reason ids and reviewer ids leave the database: no name, ID
-number, phone, company name or file. The one text shown is that of the questions the FAQ could
-not answer, which staff already read in /unanswered.
+Pre-screening refusals and FAQ questions are read from their daily tally (trouble_tally),
+counted when they happened.
+
+Only counts, days, step, reason, problem and FAQ entry ids and reviewer ids leave the
+database: no name, ID number, phone, company name or file. The one text shown is that of the
+questions the FAQ could not answer, which staff already read in /unanswered.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from cardbot.db.models import (
     ApplicationRow,
     AuditEventRow,
     DocumentRow,
+    TroubleTallyRow,
     UnansweredQuestionRow,
 )
 from cardbot.report.figures import PROMISED_DAYS, percentile, within
@@ -117,6 +121,7 @@ class _Counter:
             self.promise,
             self.outcomes,
             self.reviewers,
+            self.trouble,
             self.unanswered,
         )
         for part in parts:
@@ -513,6 +518,41 @@ class _Counter:
             rows,
         )
         self.headline["reviewers"] = len(rows)
+
+    # -- applicants' trouble -------------------------------------------------------------
+
+    def trouble(self) -> None:
+        """Pre-screening refusals by code and step, FAQ questions by entry, and the share of
+        typed questions the FAQ answered: sums of the daily tally of the period."""
+        t = TroubleTallyRow
+        days = (t.day >= local_date(self.period.since), t.day < local_date(self.period.until))
+        total = func.sum(t.count)
+        rows = self.db.execute(
+            select(t.kind, t.key, t.detail, total).where(*days).group_by(t.kind, t.key, t.detail)
+        ).all()
+        problems = sorted(
+            ((key, detail, int(n)) for kind, key, detail, n in rows if kind == "problem"),
+            key=lambda row: (-row[2], row[0], row[1]),
+        )
+        self.add("prescreen_problems", ("code", "step", "times"), problems)
+        asked: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for kind, key, detail, n in rows:
+            if kind == "faq":
+                asked[key][detail] += int(n)
+        entries = sorted(
+            ((key, c["typed"], c["chosen"]) for key, c in asked.items() if key),
+            key=lambda row: (-(row[1] + row[2]), row[0]),
+        )
+        self.add("faq_by_entry", ("entry", "typed", "chosen"), entries)
+        answered = sum(c["typed"] for key, c in asked.items() if key)
+        unanswered = asked[""]["unanswered"]
+        share = round(answered / (answered + unanswered), 3) if answered + unanswered else None
+        self.add(
+            "faq_answered",
+            ("typed_questions", "answered", "unanswered", "share_answered"),
+            [(answered + unanswered, answered, unanswered, share)],
+        )
+        self.headline["faq_share_answered"] = share
 
     # -- applicants' questions -----------------------------------------------------------
 

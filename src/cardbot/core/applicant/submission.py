@@ -41,6 +41,8 @@ def on_submit(turn: Turn) -> None:
             ],
         )
         problems = screen_package(turn.spec, package, local_date(now))
+    for problem in problems:
+        turn.trouble[("problem", problem.code, problem.step(turn.spec))] += 1
     if problems or not turn.fire("submit"):
         turn.say("incomplete", summary_buttons(turn), problems=[asdict(p) for p in problems])
         return
