@@ -21,9 +21,11 @@ def local_day(column: Any, dialect: str) -> ColumnElement[Any]:
 
 
 def seconds_between(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
-    """How many seconds pass from `start` to `end` (two timestamp columns)."""
+    """How many seconds pass from `start` to `end` (two timestamp columns), to the
+    millisecond."""
     if dialect == "sqlite":
-        return (func.julianday(end) - func.julianday(start)) * 86400.0
+        # Julian days are fractions of a day: a minute comes out as 59.99999… most of the day.
+        return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
     return cast(extract("epoch", end - start), Float)
 
 
