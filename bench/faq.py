@@ -30,6 +30,7 @@ SETS = {
     "held-out": ROOT / "bench" / "faq_heldout.yaml",
 }
 HELD_OUT = SETS["held-out"]
+MEMORY_BUDGET_MB = 50  # what the matcher may add to the bot for 1,000 entries (issue 17)
 
 
 def labelled_set(path: Path = LABELLED) -> dict[str, list[dict[str, Any]]]:
@@ -169,8 +170,11 @@ def main() -> None:
             )
     for n, cost in result["us_per_query"].items():
         print(f"  {n} entries: {cost:.0f} µs per question")
+    megabytes = result["memory_bytes"] / 2**20
+    verdict = "ok" if megabytes <= MEMORY_BUDGET_MB else "OVER"
     print(
-        f"  memory added by the matcher (1,000 entries): {result['memory_bytes'] / 2**20:.1f} MB"
+        f"  memory added by the matcher (1,000 entries): {megabytes:.1f} MB "
+        f"({verdict}, budget {MEMORY_BUDGET_MB} MB)"
     )
 
 
