@@ -230,7 +230,7 @@ def build_runtime(
         executor=executor,
         inbox=SqlInbox(engine, key),
         replies=ReplyQueue(engine, key),
-        message_refs=SqlMessageRefs(sessions),
+        message_refs=SqlMessageRefs(engine),
         sessions=sessions,
         metrics=Metrics(engine),
     )

@@ -111,3 +111,17 @@ def test_rekey_seals_waiting_replies_again_so_none_is_lost_with_the_old_key(
     assert renewed.rekey(KEY) == 0, "safe to run again"
     claimed = renewed.claim(5, "a")
     assert [p.reply for p in claimed] == [reply(5, VALID_ID), reply(5, "b")]
+
+
+def test_the_last_row_sent_and_the_chats_next_rows_are_one_step(engine: Engine) -> None:
+    write(engine, "tg:1", reply(5, "a"))
+    queue = ReplyQueue(engine, KEY)
+    (first,) = queue.claim(5, "a")
+    assert queue.claim(5, "b") == [], "held by the first sender"
+    write(engine, "tg:2", reply(5, "b"), reply(5, "c"))  # another update, meanwhile
+    following = queue.sent_then_claim(first.id, "a", 5)
+    assert [p.reply for p in following] == [reply(5, "b"), reply(5, "c")]
+    assert queue.claim(5, "b") == [], "still the first sender's to send"
+    assert queue.sent_then_claim(following[0].id, "a", 5) == [following[1]]
+    assert queue.sent_then_claim(following[1].id, "a", 5) == []
+    assert queue.count(5) == 0

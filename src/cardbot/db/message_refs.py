@@ -1,37 +1,62 @@
-"""Which Telegram message each named message became, so it can be edited in place later."""
+"""Which Telegram message each named message became, so it can be edited in place later.
+
+Each call is one statement built once, on an engine connection: the sender calls these for
+most messages it sends, and an ORM session's set-up cost more than the statement.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
+import functools
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cardbot.db.models import MessageRefRow
+
+REF = MessageRefRow
+GET = select(REF.chat_id, REF.message_id).where(REF.tag == bindparam("tag"))
+TAKE = (
+    delete(REF)
+    .where(REF.tag == bindparam("tag"))
+    .returning(REF.chat_id, REF.message_id)
+    .execution_options(synchronize_session=False)
+)
+
+
+@functools.cache
+def _put(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (tag) DO UPDATE: the message now named `tag`, built once."""
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(REF)
+    return insert.on_conflict_do_update(
+        index_elements=[REF.tag],
+        set_={"chat_id": insert.excluded.chat_id, "message_id": insert.excluded.message_id},
+    )
 
 
 class SqlMessageRefs:
     """Named messages (e.g. review cards) and their chat and message ids."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._put = _put(engine.dialect.name)
 
     def get(self, tag: str) -> tuple[int, int] | None:
         """The (chat id, message id) remembered under `tag`, if any."""
-        with self._sessions() as session:
-            row = session.get(MessageRefRow, tag)
-            return (row.chat_id, row.message_id) if row is not None else None
+        with self._engine.connect() as connection:
+            row = connection.execute(GET, {"tag": tag}).first()
+        return (int(row[0]), int(row[1])) if row is not None else None
 
     def put(self, tag: str, chat_id: int, message_id: int) -> None:
         """Remember the message under `tag`, replacing an earlier one."""
-        with self._sessions() as session:
-            session.merge(MessageRefRow(tag=tag, chat_id=chat_id, message_id=message_id))
-            session.commit()
+        with self._engine.begin() as connection:
+            connection.execute(
+                self._put, {"tag": tag, "chat_id": chat_id, "message_id": message_id}
+            )
 
     def take(self, tag: str) -> tuple[int, int] | None:
         """The (chat id, message id) remembered under `tag`, forgotten as it is returned."""
-        with self._sessions() as session:
-            row = session.get(MessageRefRow, tag)
-            if row is None:
-                return None
-            ref = (row.chat_id, row.message_id)
-            session.delete(row)
-            session.commit()
-            return ref
+        with self._engine.begin() as connection:
+            row = connection.execute(TAKE, {"tag": tag}).first()
+        return (int(row[0]), int(row[1])) if row is not None else None

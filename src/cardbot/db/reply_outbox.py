@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cardbot.core.ports import Clock
@@ -147,56 +147,70 @@ class ReplyQueue:
     def claim(self, chat_id: int, holder: str, limit: int = CLAIM_BATCH) -> list[PendingReply]:
         """The chat's first rows in order, now claimed by `holder`; none while another sender
         holds a claim on the chat (it sends them, and what follows, itself)."""
+        with self._engine.begin() as connection:
+            return self._claim(connection, chat_id, holder, limit)
+
+    def sent_then_claim(
+        self, row_id: int, holder: str, chat_id: int, limit: int = CLAIM_BATCH
+    ) -> list[PendingReply]:
+        """Delete the last row of a batch Telegram accepted and claim the chat's next rows,
+        in one transaction (what another update added meanwhile is this sender's to send)."""
+        with self._engine.begin() as connection:
+            connection.execute(delete(ReplyOutboxRow).where(ReplyOutboxRow.id == row_id))
+            return self._claim(connection, chat_id, holder, limit)
+
+    def _claim(
+        self, connection: Connection, chat_id: int, holder: str, limit: int
+    ) -> list[PendingReply]:
         now = self._now()
         dropped: list[int] = []
-        with self._engine.begin() as connection:
-            rows = connection.execute(
-                select(
-                    ReplyOutboxRow.id,
-                    ReplyOutboxRow.ref,
-                    ReplyOutboxRow.payload,
-                    ReplyOutboxRow.attempts,
-                    ReplyOutboxRow.claimed_by,
-                    ReplyOutboxRow.claimed_until,
-                    ReplyOutboxRow.update_key,
+        rows = connection.execute(
+            select(
+                ReplyOutboxRow.id,
+                ReplyOutboxRow.ref,
+                ReplyOutboxRow.payload,
+                ReplyOutboxRow.attempts,
+                ReplyOutboxRow.claimed_by,
+                ReplyOutboxRow.claimed_until,
+                ReplyOutboxRow.update_key,
+            )
+            .where(ReplyOutboxRow.chat_id == chat_id)
+            .order_by(ReplyOutboxRow.id)
+            .limit(limit)
+            .with_for_update()
+        ).all()
+        if any(
+            row.claimed_by not in (None, holder)
+            and row.claimed_until is not None
+            and row.claimed_until > now
+            for row in rows
+        ):
+            return []
+        claimed: list[PendingReply] = []
+        for row in rows:
+            if row.attempts >= MAX_ATTEMPTS:
+                log.error("a reply to chat %s failed %d times: dropped", chat_id, row.attempts)
+                dropped.append(row.id)
+                continue
+            try:
+                reply = self._codec.open(row.payload, row.ref, chat_id)
+            except (DocumentKeyError, DocumentCorruptError, ValueError) as exc:
+                log.error("a reply cannot be read (%s): dropped", exc.__class__.__name__)
+                dropped.append(row.id)
+                continue
+            claimed.append(PendingReply(row.id, reply, row.update_key is None, row.ref))
+        if dropped:
+            connection.execute(delete(ReplyOutboxRow).where(ReplyOutboxRow.id.in_(dropped)))
+        if claimed:
+            connection.execute(
+                update(ReplyOutboxRow)
+                .where(ReplyOutboxRow.id.in_([p.id for p in claimed]))
+                .values(
+                    claimed_by=holder,
+                    claimed_until=now + self._lease,
+                    attempts=ReplyOutboxRow.attempts + 1,
                 )
-                .where(ReplyOutboxRow.chat_id == chat_id)
-                .order_by(ReplyOutboxRow.id)
-                .limit(limit)
-                .with_for_update()
-            ).all()
-            if any(
-                row.claimed_by not in (None, holder)
-                and row.claimed_until is not None
-                and row.claimed_until > now
-                for row in rows
-            ):
-                return []
-            claimed: list[PendingReply] = []
-            for row in rows:
-                if row.attempts >= MAX_ATTEMPTS:
-                    log.error("a reply to chat %s failed %d times: dropped", chat_id, row.attempts)
-                    dropped.append(row.id)
-                    continue
-                try:
-                    reply = self._codec.open(row.payload, row.ref, chat_id)
-                except (DocumentKeyError, DocumentCorruptError, ValueError) as exc:
-                    log.error("a reply cannot be read (%s): dropped", exc.__class__.__name__)
-                    dropped.append(row.id)
-                    continue
-                claimed.append(PendingReply(row.id, reply, row.update_key is None, row.ref))
-            if dropped:
-                connection.execute(delete(ReplyOutboxRow).where(ReplyOutboxRow.id.in_(dropped)))
-            if claimed:
-                connection.execute(
-                    update(ReplyOutboxRow)
-                    .where(ReplyOutboxRow.id.in_([p.id for p in claimed]))
-                    .values(
-                        claimed_by=holder,
-                        claimed_until=now + self._lease,
-                        attempts=ReplyOutboxRow.attempts + 1,
-                    )
-                )
+            )
         return claimed
 
     def sent(self, row_id: int, holder: str) -> None:

@@ -217,10 +217,12 @@ class TelegramBridge:
         sent = 0
         renewing = asyncio.create_task(self._renew_claims(holder))
         try:
-            while not self.runtime.closed and (
-                batch := await asyncio.to_thread(queue.claim, chat_id, holder)
-            ):
-                sent += await self._send_batch(bot, batch, holder)
+            batch = await asyncio.to_thread(queue.claim, chat_id, holder)
+            while batch and not self.runtime.closed:
+                sent += len(batch)
+                batch = await self._send_batch(bot, batch, holder, chat_id)
+            if batch:  # stopped meanwhile: the next start sends them
+                await self._release(holder)
         except Exception as exc:  # Telegram or the database away: the next round sends them
             log.warning("replies to a chat left for later: %s", exc.__class__.__name__)
             await self._release(holder)
@@ -243,14 +245,18 @@ class TelegramBridge:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.runtime.replies.renew, holder)
 
-    async def _send_batch(self, bot: Bot, batch: list[PendingReply], holder: str) -> int:
-        """Send claimed rows in order, deleting each once Telegram accepted it, then take the
+    async def _send_batch(
+        self, bot: Bot, batch: list[PendingReply], holder: str, chat_id: int
+    ) -> list[PendingReply]:
+        """Send claimed rows in order, deleting each once Telegram accepted it (the last one
+        together with claiming the chat's next rows, which are returned), then take the
         buttons away from the messages the replies retire (answered questions). Each of those
         is looked up just before the reply that retires it, as a new question takes over its
         name; they are edited last, so the new question is never held up by it."""
         refs = self.runtime.message_refs
         queue = self.runtime.replies
         retired = []
+        following: list[PendingReply] = []
         for pending in batch:
             reply = pending.reply
             if reply.retire is not None:
@@ -268,18 +274,23 @@ class TelegramBridge:
                     await asyncio.to_thread(refs.take, progress)
             finally:
                 BACKGROUND.reset(background)
-            await asyncio.to_thread(queue.sent, pending.id, holder)
-        for tag, (chat_id, message_id) in retired:
-            if not await self.limiter.has_room(chat_id):
+            if pending is batch[-1]:
+                following = await asyncio.to_thread(
+                    queue.sent_then_claim, pending.id, holder, chat_id
+                )
+            else:
+                await asyncio.to_thread(queue.sent, pending.id, holder)
+        for tag, (retired_chat, message_id) in retired:
+            if not await self.limiter.has_room(retired_chat):
                 log.info("buttons of %s left: the chat is busy", tag)
                 continue
             try:
                 await bot.edit_message_reply_markup(
-                    chat_id=chat_id, message_id=message_id, reply_markup=None
+                    chat_id=retired_chat, message_id=message_id, reply_markup=None
                 )
             except TelegramError as exc:  # gone, or without buttons already: left as it is
                 log.info("buttons of %s not removed: %s", tag, exc.__class__.__name__)
-        return len(batch)
+        return following
 
     async def deliver(
         self, bot: Bot, message: RenderedMessage, progress: str | None = None
