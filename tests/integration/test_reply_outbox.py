@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from cardbot.core.replies import Reply
+from cardbot.db.message_refs import SqlMessageRefs
 from cardbot.db.migrate import upgrade
 from cardbot.db.models import ReplyOutboxRow
 from cardbot.db.reply_outbox import ReplyQueue
@@ -125,3 +126,15 @@ def test_the_last_row_sent_and_the_chats_next_rows_are_one_step(engine: Engine) 
     assert queue.sent_then_claim(following[0].id, "a", 5) == [following[1]]
     assert queue.sent_then_claim(following[1].id, "a", 5) == []
     assert queue.count(5) == 0
+
+
+def test_a_sent_row_and_the_name_of_the_message_it_became_are_kept_together(
+    engine: Engine,
+) -> None:
+    write(engine, "tg:1", reply(5, "a"), reply(5, "b"))
+    queue, refs = ReplyQueue(engine, KEY), SqlMessageRefs(engine)
+    first, second = queue.claim(5, "a")
+    queue.sent(first.id, "a", ("ask:5", 5, 41))
+    assert refs.get("ask:5") == (5, 41) and queue.count(5) == 1
+    assert queue.sent_then_claim(second.id, "a", 5, ("ask:5", 5, 42)) == []
+    assert refs.get("ask:5") == (5, 42) and queue.count(5) == 0

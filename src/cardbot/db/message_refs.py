@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy import Connection, Engine, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,12 +35,17 @@ def _put(dialect: str) -> Any:
     )
 
 
+def remember(connection: Connection, tag: str, chat_id: int, message_id: int) -> None:
+    """Name the message `tag` within the connection's transaction, replacing an earlier one."""
+    put = _put(connection.dialect.name)
+    connection.execute(put, {"tag": tag, "chat_id": chat_id, "message_id": message_id})
+
+
 class SqlMessageRefs:
     """Named messages (e.g. review cards) and their chat and message ids."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._put = _put(engine.dialect.name)
 
     def get(self, tag: str) -> tuple[int, int] | None:
         """The (chat id, message id) remembered under `tag`, if any."""
@@ -51,9 +56,7 @@ class SqlMessageRefs:
     def put(self, tag: str, chat_id: int, message_id: int) -> None:
         """Remember the message under `tag`, replacing an earlier one."""
         with self._engine.begin() as connection:
-            connection.execute(
-                self._put, {"tag": tag, "chat_id": chat_id, "message_id": message_id}
-            )
+            remember(connection, tag, chat_id, message_id)
 
     def take(self, tag: str) -> tuple[int, int] | None:
         """The (chat id, message id) remembered under `tag`, forgotten as it is returned."""

@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from cardbot.core.ports import Clock
 from cardbot.core.replies import Reply, decode_reply, encode_reply
+from cardbot.db.message_refs import remember
 from cardbot.db.models import ReplyOutboxRow
 from cardbot.storage.encrypted import DocumentCorruptError, DocumentKeyError
 from cardbot.storage.sealed import TextSealer, is_sealed
 
 log = logging.getLogger(__name__)
 
+Named = tuple[str, int, int]  # a message's name, its chat id and message id
 SEAL_PURPOSE = "reply outbox"
 # A sender renews its claim while it sends (every RENEW_EVERY seconds and after each message),
 # so only a sender that died leaves it to run out: then another sends the rows.
@@ -151,12 +153,20 @@ class ReplyQueue:
             return self._claim(connection, chat_id, holder, limit)
 
     def sent_then_claim(
-        self, row_id: int, holder: str, chat_id: int, limit: int = CLAIM_BATCH
+        self,
+        row_id: int,
+        holder: str,
+        chat_id: int,
+        named: Named | None = None,
+        limit: int = CLAIM_BATCH,
     ) -> list[PendingReply]:
-        """Delete the last row of a batch Telegram accepted and claim the chat's next rows,
-        in one transaction (what another update added meanwhile is this sender's to send)."""
+        """Delete the last row of a batch Telegram accepted (naming the message it became, if
+        `named`) and claim the chat's next rows, in one transaction (what another update added
+        meanwhile is this sender's to send)."""
         with self._engine.begin() as connection:
             connection.execute(delete(ReplyOutboxRow).where(ReplyOutboxRow.id == row_id))
+            if named is not None:
+                remember(connection, *named)
             return self._claim(connection, chat_id, holder, limit)
 
     def _claim(
@@ -213,10 +223,13 @@ class ReplyQueue:
             )
         return claimed
 
-    def sent(self, row_id: int, holder: str) -> None:
-        """Delete a row Telegram accepted, and renew `holder`'s claim on the rest."""
+    def sent(self, row_id: int, holder: str, named: Named | None = None) -> None:
+        """Delete a row Telegram accepted (naming the message it became, if `named`), and
+        renew `holder`'s claim on the rest."""
         with self._engine.begin() as connection:
             connection.execute(delete(ReplyOutboxRow).where(ReplyOutboxRow.id == row_id))
+            if named is not None:
+                remember(connection, *named)
             connection.execute(
                 update(ReplyOutboxRow)
                 .where(ReplyOutboxRow.claimed_by == holder)

@@ -47,7 +47,7 @@ from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
 from cardbot.core.router import COMMANDS
 from cardbot.db.leases import worker_name
-from cardbot.db.reply_outbox import RENEW_EVERY, PendingReply
+from cardbot.db.reply_outbox import RENEW_EVERY, Named, PendingReply
 from cardbot.runtime import Runtime
 from cardbot.storage.leftovers import remove_leftovers
 from cardbot.telegram.flood import FloodGate
@@ -266,20 +266,23 @@ class TelegramBridge:
             # Nobody is waiting for a background message: it goes after the replies that are.
             background = BACKGROUND.set(pending.background)
             progress = f"sent:{pending.ref}" if pending.ref else None
+            named: Named | None = None
             try:
-                await self.deliver(bot, self.runtime.renderer.render(reply), progress)
+                rendered = self.runtime.renderer.render(reply)
+                named = await self.deliver(bot, rendered, progress, name_later=True)
             except (BadRequest, Forbidden) as exc:  # refused for good: sending again won't help
                 log.warning("a reply was refused (%s): dropped", exc.__class__.__name__)
                 if progress is not None and reply.attachments:
                     await asyncio.to_thread(refs.take, progress)
             finally:
                 BACKGROUND.reset(background)
+            # The row goes, and the message it became takes its name, in one transaction.
             if pending is batch[-1]:
                 following = await asyncio.to_thread(
-                    queue.sent_then_claim, pending.id, holder, chat_id
+                    queue.sent_then_claim, pending.id, holder, chat_id, named
                 )
             else:
-                await asyncio.to_thread(queue.sent, pending.id, holder)
+                await asyncio.to_thread(queue.sent, pending.id, holder, named)
         for tag, (retired_chat, message_id) in retired:
             if not await self.limiter.has_room(retired_chat):
                 log.info("buttons of %s left: the chat is busy", tag)
@@ -293,12 +296,19 @@ class TelegramBridge:
         return following
 
     async def deliver(
-        self, bot: Bot, message: RenderedMessage, progress: str | None = None
-    ) -> None:
+        self,
+        bot: Bot,
+        message: RenderedMessage,
+        progress: str | None = None,
+        *,
+        name_later: bool = False,
+    ) -> Named | None:
         """Send (or edit in place) one rendered message, then its attachments. With
         `progress` (an outbox row's name) the message id of a text that went out is kept under
         it until the attachments did too: sent again after a crash in between, the text is not
-        repeated and the attachments follow the first one (a card keeps its documents)."""
+        repeated and the attachments follow the first one (a card keeps its documents). A
+        tagged message sent anew takes the tag's name; with `name_later` that (tag, chat id,
+        message id) is returned for the caller to store, else stored here."""
         refs = self.runtime.message_refs
         if message.attachments and progress is not None:
             earlier = await asyncio.to_thread(refs.get, progress)
@@ -306,7 +316,10 @@ class TelegramBridge:
                 await self._send_attachments(bot, message, earlier[1])
                 await asyncio.to_thread(refs.take, progress)
                 self.runtime.metrics.reply_sent()
-                return
+                resumed = (message.tag, *earlier) if message.tag is not None else None
+                if resumed is not None and not name_later:
+                    await asyncio.to_thread(refs.put, *resumed)
+                return resumed if name_later else None
         markup: InlineKeyboardMarkup | ForceReply | None = keyboard(message)
         if message.force_reply:
             markup = ForceReply(selective=True)
@@ -318,12 +331,15 @@ class TelegramBridge:
             ref = await asyncio.to_thread(refs.get, message.tag)
             if ref is not None and await self._edit(bot, ref, message):
                 self.runtime.metrics.reply_sent()
-                return
+                return None
         for piece in pieces[:-1]:  # too long for one message: the buttons go with the last
             await self._send_text(bot, message.chat_id, piece, None)
         sent = await self._send_text(bot, message.chat_id, pieces[-1], markup)
+        named = None
         if message.tag is not None:
-            await asyncio.to_thread(refs.put, message.tag, message.chat_id, sent.message_id)
+            named = (message.tag, message.chat_id, sent.message_id)
+            if not name_later:
+                await asyncio.to_thread(refs.put, *named)
         if message.attachments:
             if progress is not None:
                 await asyncio.to_thread(refs.put, progress, message.chat_id, sent.message_id)
@@ -331,6 +347,7 @@ class TelegramBridge:
             if progress is not None:
                 await asyncio.to_thread(refs.take, progress)
         self.runtime.metrics.reply_sent()
+        return named if name_later else None
 
     @staticmethod
     async def _send_text(
