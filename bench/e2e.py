@@ -112,9 +112,12 @@ async def bot_process(
             "CARDBOT_DATABASE_URL": database_url,
             "CARDBOT_DIALOGS_DIR": str(ROOT / "dialogs"),
             "CARDBOT_FAQ_DIR": str(ROOT / "faq"),
-            # Telegram allows about 30 messages a second per bot, and cardbot keeps to that;
-            # the stand-in here does not limit, so neither does cardbot: we measure cardbot.
+            # Telegram allows about 30 messages a second per bot and about one a second per
+            # chat after a burst, and cardbot keeps to that; the stand-in here does not limit,
+            # so neither does cardbot (the bare bot does not either): we measure cardbot.
             "CARDBOT_MESSAGES_PER_SECOND": "10000",
+            "CARDBOT_PRIVATE_CHAT_BURST": "100",
+            "CARDBOT_GROUP_MESSAGES_PER_MINUTE": "1000",
         }
     else:
         command = [sys.executable, str(ROOT / "bench" / "bare_bot.py")]

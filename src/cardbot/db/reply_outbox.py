@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cardbot.core.ports import Clock
@@ -37,6 +37,42 @@ RENEW_EVERY = 3.0
 CLAIM_BATCH = 50
 # A row that failed this often (a document gone, a chat that refuses) is dropped, logged.
 MAX_ATTEMPTS = 5
+
+
+# The sender's statements, built once: it runs them for every message it sends.
+_ROW = ReplyOutboxRow
+CLAIM_SELECT = (
+    select(
+        _ROW.id,
+        _ROW.ref,
+        _ROW.payload,
+        _ROW.attempts,
+        _ROW.claimed_by,
+        _ROW.claimed_until,
+        _ROW.update_key,
+    )
+    .where(_ROW.chat_id == bindparam("chat"))
+    .order_by(_ROW.id)
+    .limit(bindparam("limit"))
+    .with_for_update()
+)
+MARK_CLAIMED = (
+    update(_ROW)
+    .where(_ROW.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        claimed_by=bindparam("holder"),
+        claimed_until=bindparam("until"),
+        attempts=_ROW.attempts + 1,
+    )
+)
+DELETE_ONE = delete(_ROW).where(_ROW.id == bindparam("row"))
+DELETE_SOME = delete(_ROW).where(_ROW.id.in_(bindparam("ids", expanding=True)))
+RENEW = (
+    update(_ROW)
+    .where(_ROW.claimed_by == bindparam("holder"))
+    .values(claimed_until=bindparam("until"))
+)
+ADD = insert(_ROW)
 
 
 def _context(ref: str, chat_id: int) -> str:
@@ -76,20 +112,19 @@ class SqlReplyOutbox:
     def add(self, reply: Reply, update_key: str | None) -> None:
         """Queue one message answering the delivery `update_key` (None: a background job)."""
         ref = uuid.uuid4().hex
-        self.session.add(
-            ReplyOutboxRow(
-                chat_id=reply.chat_id,
-                update_key=update_key,
-                ref=ref,
-                payload=self._codec.seal(reply, ref),
-                created_at=self.clock.now(),
-                attempts=0,
-            )
-        )
+        row = {
+            "chat_id": reply.chat_id,
+            "update_key": update_key,
+            "ref": ref,
+            "payload": self._codec.seal(reply, ref),
+            "created_at": self.clock.now(),
+            "attempts": 0,
+        }
+        # A prebuilt insert on the transaction's connection, not an ORM object to flush.
+        self.session.connection().execute(ADD, row)
 
     def pending_for(self, update_key: str) -> list[Reply]:
         """The messages answering `update_key` that are not sent yet, in order."""
-        self.session.flush()
         rows = self.session.execute(
             select(ReplyOutboxRow.ref, ReplyOutboxRow.chat_id, ReplyOutboxRow.payload)
             .where(ReplyOutboxRow.update_key == update_key)
@@ -164,7 +199,7 @@ class ReplyQueue:
         `named`) and claim the chat's next rows, in one transaction (what another update added
         meanwhile is this sender's to send)."""
         with self._engine.begin() as connection:
-            connection.execute(delete(ReplyOutboxRow).where(ReplyOutboxRow.id == row_id))
+            connection.execute(DELETE_ONE, {"row": row_id})
             if named is not None:
                 remember(connection, *named)
             return self._claim(connection, chat_id, holder, limit)
@@ -174,21 +209,7 @@ class ReplyQueue:
     ) -> list[PendingReply]:
         now = self._now()
         dropped: list[int] = []
-        rows = connection.execute(
-            select(
-                ReplyOutboxRow.id,
-                ReplyOutboxRow.ref,
-                ReplyOutboxRow.payload,
-                ReplyOutboxRow.attempts,
-                ReplyOutboxRow.claimed_by,
-                ReplyOutboxRow.claimed_until,
-                ReplyOutboxRow.update_key,
-            )
-            .where(ReplyOutboxRow.chat_id == chat_id)
-            .order_by(ReplyOutboxRow.id)
-            .limit(limit)
-            .with_for_update()
-        ).all()
+        rows = connection.execute(CLAIM_SELECT, {"chat": chat_id, "limit": limit}).all()
         if any(
             row.claimed_by not in (None, holder)
             and row.claimed_until is not None
@@ -210,40 +231,26 @@ class ReplyQueue:
                 continue
             claimed.append(PendingReply(row.id, reply, row.update_key is None, row.ref))
         if dropped:
-            connection.execute(delete(ReplyOutboxRow).where(ReplyOutboxRow.id.in_(dropped)))
+            connection.execute(DELETE_SOME, {"ids": dropped})
         if claimed:
-            connection.execute(
-                update(ReplyOutboxRow)
-                .where(ReplyOutboxRow.id.in_([p.id for p in claimed]))
-                .values(
-                    claimed_by=holder,
-                    claimed_until=now + self._lease,
-                    attempts=ReplyOutboxRow.attempts + 1,
-                )
-            )
+            ids = [p.id for p in claimed]
+            until = now + self._lease
+            connection.execute(MARK_CLAIMED, {"ids": ids, "holder": holder, "until": until})
         return claimed
 
     def sent(self, row_id: int, holder: str, named: Named | None = None) -> None:
         """Delete a row Telegram accepted (naming the message it became, if `named`), and
         renew `holder`'s claim on the rest."""
         with self._engine.begin() as connection:
-            connection.execute(delete(ReplyOutboxRow).where(ReplyOutboxRow.id == row_id))
+            connection.execute(DELETE_ONE, {"row": row_id})
             if named is not None:
                 remember(connection, *named)
-            connection.execute(
-                update(ReplyOutboxRow)
-                .where(ReplyOutboxRow.claimed_by == holder)
-                .values(claimed_until=self._now() + self._lease)
-            )
+            connection.execute(RENEW, {"holder": holder, "until": self._now() + self._lease})
 
     def renew(self, holder: str) -> None:
         """Keep `holder`'s claims for another lease."""
         with self._engine.begin() as connection:
-            connection.execute(
-                update(ReplyOutboxRow)
-                .where(ReplyOutboxRow.claimed_by == holder)
-                .values(claimed_until=self._now() + self._lease)
-            )
+            connection.execute(RENEW, {"holder": holder, "until": self._now() + self._lease})
 
     def release(self, holder: str) -> None:
         """Give up `holder`'s claims: another round sends those rows."""
