@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cardbot.content.faq_files import load_faq, load_negatives
-from cardbot.core.faq import FaqEntry, FaqMatcher
+from cardbot.core.faq import FaqEntry, FaqMatcher, closest_word
 from cardbot.core.faq_terms import normalise, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,3 +222,12 @@ def test_the_matcher_reads_pinyin_without_loading_pypinyins_phrase_dictionary() 
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert tokens("状态") and "~zhuangtai" in tokens("状太")
+
+
+def test_a_misspelt_word_is_taken_for_the_closest_faq_word_and_only_a_close_one() -> None:
+    words = ["refund", "review", "reviewer", "rejected"]
+    assert closest_word("reveiw", words) == "review"
+    assert closest_word("reviewr", words) == "reviewer"
+    assert closest_word("rejectd", words) == "rejected"
+    assert closest_word("rocket", words) is None, "nothing close enough"
+    assert closest_word("ab", ["ac", "ad"], cutoff=0.5) == "ac", "a tie goes to the first"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import heapq
 import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-
-from rapidfuzz import fuzz, process
 
 from cardbot.core.faq_scope import Topic, asks_for_person, covers, other_subject, uncovered_topic
 from cardbot.core.faq_terms import CJK_RUN, SMALL_TALK, ZH_STOP, normalise, tokens
@@ -56,6 +55,22 @@ class FaqMatch:
     candidates: tuple[str, ...] = ()
     wants_person: bool = False
     reason: str = ""
+
+
+def closest_word(word: str, candidates: Sequence[str], cutoff: float = 0.8) -> str | None:
+    """The first candidate most similar to `word` (difflib's ratio, twice the matching
+    characters over both lengths), if one reaches `cutoff`; cheap bounds skip the others."""
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(word)
+    best, best_ratio = None, cutoff
+    for candidate in candidates:
+        matcher.set_seq1(candidate)
+        if matcher.real_quick_ratio() < best_ratio or matcher.quick_ratio() < best_ratio:
+            continue
+        ratio = matcher.ratio()
+        if ratio > best_ratio or (best is None and ratio >= best_ratio):
+            best, best_ratio = candidate, ratio
+    return best
 
 
 # --- the matcher ---------------------------------------------------------------------------
@@ -233,8 +248,7 @@ class FaqMatcher:
         corrected = self._corrections.get(term)
         if corrected is None:
             same_start = [w for w in self._english_vocabulary if w[0] == term[0]]
-            found = process.extractOne(term, same_start, scorer=fuzz.ratio, score_cutoff=80)
-            corrected = str(found[0]) if found else term
+            corrected = closest_word(term, same_start) or term
             if len(self._corrections) < MAX_CORRECTIONS:
                 self._corrections[term] = corrected
         return corrected

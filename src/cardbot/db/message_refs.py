@@ -10,10 +10,9 @@ import functools
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cardbot.db.models import MessageRefRow
+from cardbot.db.session import dialect_insert
 
 REF = MessageRefRow
 GET = select(REF.chat_id, REF.message_id).where(REF.tag == bindparam("tag"))
@@ -28,7 +27,7 @@ TAKE = (
 @functools.cache
 def _put(dialect: str) -> Any:
     """INSERT … ON CONFLICT (tag) DO UPDATE: the message now named `tag`, built once."""
-    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(REF)
+    insert = dialect_insert(dialect, REF)
     return insert.on_conflict_do_update(
         index_elements=[REF.tag],
         set_={"chat_id": insert.excluded.chat_id, "message_id": insert.excluded.message_id},

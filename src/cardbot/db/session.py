@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,6 +55,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 UPSERT_DIALECTS = ("sqlite", "postgresql")
 
 
+def dialect_insert(dialect: str, model: Any) -> Any:
+    """An INSERT into `model` that knows ON CONFLICT, for `dialect` (PostgreSQL, else SQLite):
+    each dialect's module is imported only when used (PostgreSQL's holds about 2 MB that a
+    worker on SQLite does not need)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(model)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model)
+
+
 def insert_ignoring_duplicates(session: Session, model: Any, values: Any) -> Any:
     """INSERT … ON CONFLICT DO NOTHING for the session's database (SQLite or PostgreSQL)."""
     return ignoring_duplicates(session.get_bind().dialect.name, model).values(values)
@@ -66,5 +77,4 @@ def insert_ignoring_duplicates(session: Session, model: Any, values: Any) -> Any
 def ignoring_duplicates(dialect: str, model: Any) -> Any:
     """A reusable INSERT … ON CONFLICT DO NOTHING into `model` for `dialect`, its values given
     when executed: built once, so executing it skips SQLAlchemy's statement construction."""
-    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return make(model).on_conflict_do_nothing()
+    return dialect_insert(dialect, model).on_conflict_do_nothing()

@@ -9,11 +9,9 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cardbot.db.models import TroubleTallyRow
-from cardbot.db.session import UPSERT_DIALECTS
+from cardbot.db.session import UPSERT_DIALECTS, dialect_insert
 
 Tally = Mapping[tuple[str, str, str], int]  # (kind, key, detail) → how many
 
@@ -21,7 +19,7 @@ Tally = Mapping[tuple[str, str, str], int]  # (kind, key, detail) → how many
 @functools.cache
 def _adding(dialect: str) -> Any:
     """INSERT … ON CONFLICT DO UPDATE SET count = count + the new count, built once."""
-    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(TroubleTallyRow)
+    insert = dialect_insert(dialect, TroubleTallyRow)
     return insert.on_conflict_do_update(
         index_elements=["day", "kind", "key", "detail"],
         set_={"count": TroubleTallyRow.count + insert.excluded["count"]},
