@@ -11,7 +11,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
-from cardbot.core.model import Applicant, Application, Status
+from cardbot.core.model import Applicant, Application, Review, Status
 from cardbot.core.ports import ConcurrentUpdateError, UnitOfWork
 from cardbot.db.migrate import alembic_config, downgrade, head_revision, is_current, upgrade
 from cardbot.db.repository import SqlUnitOfWork
@@ -300,4 +300,37 @@ def test_the_review_queue_and_reminders_read_only_the_open_applications_they_sho
     ]
     assert "DX-2026-000003" not in {app.number for app in queue}  # decided
     assert [app.number for app in old] == ["DX-2026-000002", "DX-2026-000001"]
+    engine.dispose()
+
+
+def test_the_reading_job_finds_only_rounds_not_read_yet_in_the_database(
+    database_url: str,
+) -> None:
+    upgrade(database_url)
+    engine, units = sql_units(database_url, FixedClock(NOW))
+    cases = {  # user id: (status, round, read round)
+        1: (Status.SUBMITTED, 1, 0),  # not read
+        2: (Status.IN_REVIEW, 1, 1),  # read
+        3: (Status.IN_REVIEW, 2, 1),  # resubmitted, the new round not read
+        4: (Status.RESUBMISSION_REQUESTED, 2, 1),  # with the applicant
+        5: (Status.APPROVED, 1, 0),  # decided
+    }
+    with units() as uow:
+        for user_id, (status, round_, read_round) in cases.items():
+            applicant = Applicant(user_id=user_id, chat_id=user_id, language="zh", state="idle")
+            applicant.application = Application(
+                category="individual",
+                status=status,
+                number=f"DX-2026-{user_id:06d}",
+                created_at=NOW,
+                submitted_at=NOW - timedelta(minutes=10 - user_id),
+                review=Review(round=round_, read_round=read_round),
+            )
+            uow.save_applicant(applicant)
+        uow.commit()
+    with units() as uow:
+        unread = uow.open_applications(unread=True)
+        first = uow.open_applications(unread=True, limit=1)
+    assert [app.number for app in unread] == ["DX-2026-000001", "DX-2026-000003"]
+    assert [app.number for app in first] == ["DX-2026-000001"]
     engine.dispose()

@@ -20,6 +20,7 @@ from cardbot.core.image_hash import hash_distance
 from cardbot.core.model import (
     DECIDED_STATUSES,
     OPEN_STATUSES,
+    WITH_REVIEWERS,
     Applicant,
     Application,
     AuditEvent,
@@ -355,7 +356,11 @@ class MemoryUnitOfWork:
         return None
 
     def open_applications(
-        self, *, limit: int | None = None, submitted_before: datetime | None = None
+        self,
+        *,
+        limit: int | None = None,
+        submitted_before: datetime | None = None,
+        unread: bool = False,
     ) -> list[Application]:
         found = [
             copy.deepcopy(a.application)
@@ -365,6 +370,13 @@ class MemoryUnitOfWork:
             and (
                 submitted_before is None
                 or (a.application.submitted_at or submitted_before) < submitted_before
+            )
+            and (
+                not unread
+                or (
+                    a.application.status in WITH_REVIEWERS
+                    and a.application.review.read_round < a.application.review.round
+                )
             )
         ]
         return sorted(found, key=lambda app: (app.submitted_at, app.id or 0))[:limit]

@@ -231,10 +231,15 @@ class UnitOfWork(ApplicationIndex, Protocol):
         ...
 
     def open_applications(
-        self, *, limit: int | None = None, submitted_before: datetime | None = None
+        self,
+        *,
+        limit: int | None = None,
+        submitted_before: datetime | None = None,
+        unread: bool = False,
     ) -> list[Application]:
         """Submitted applications without a final decision, oldest submission first: at most
-        `limit`, and only those submitted before `submitted_before` when given."""
+        `limit`, only those submitted before `submitted_before` when given, and with `unread`
+        only those with reviewers whose current round's documents have not been read."""
         ...
 
     def applications_of(self, user_id: int) -> list[Application]:

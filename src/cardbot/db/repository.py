@@ -9,7 +9,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,6 +18,7 @@ from cardbot.core.image_hash import hash_distance
 from cardbot.core.model import (
     DECIDED_STATUSES,
     OPEN_STATUSES,
+    WITH_REVIEWERS,
     Applicant,
     Application,
     Review,
@@ -177,10 +178,16 @@ class SqlUnitOfWork:
         return _to_application(row) if row is not None else None
 
     def open_applications(
-        self, *, limit: int | None = None, submitted_before: datetime | None = None
+        self,
+        *,
+        limit: int | None = None,
+        submitted_before: datetime | None = None,
+        unread: bool = False,
     ) -> list[Application]:
         """Submitted applications without a final decision, oldest submission first: at most
-        `limit`, and only those submitted before `submitted_before` when given."""
+        `limit`, only those submitted before `submitted_before` when given, and with `unread`
+        only those with reviewers whose current round's documents have not been read (found
+        in the database, not by loading every open application)."""
         query = (
             select(ApplicationRow)
             .where(ApplicationRow.status.in_([s.value for s in OPEN_STATUSES]))
@@ -189,6 +196,13 @@ class SqlUnitOfWork:
         )
         if submitted_before is not None:
             query = query.where(ApplicationRow.submitted_at < submitted_before)
+        if unread:
+            review = ApplicationRow.review
+            query = query.where(
+                ApplicationRow.status.in_([s.value for s in WITH_REVIEWERS]),
+                func.coalesce(review["read_round"].as_integer(), 0)
+                < func.coalesce(review["round"].as_integer(), 1),
+            )
         return [_to_application(row) for row in self.session.execute(query).scalars()]
 
     def applications_of(self, user_id: int) -> list[Application]:

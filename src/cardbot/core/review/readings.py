@@ -51,7 +51,7 @@ def waiting_to_be_read(unit_of_work: Callable[[], UnitOfWork], limit: int) -> li
     """Applications with reviewers whose current round has not been read yet, oldest first."""
     with unit_of_work() as uow:
         found = []
-        for app in uow.open_applications():
+        for app in uow.open_applications(limit=limit, unread=True):
             review = app.review
             if app.status not in WITH_REVIEWERS or review.read_round >= review.round:
                 continue
