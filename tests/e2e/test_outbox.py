@@ -18,6 +18,7 @@ from cardbot.core.replies import Reply
 from cardbot.core.service import ConversationService
 from cardbot.db.reply_outbox import ReplyQueue
 from cardbot.db.session import make_engine
+from cardbot.telegram.jobs import send_waiting
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_application_flow import Person
 from tests.e2e.test_review_desk import fill_small_business
@@ -193,3 +194,23 @@ async def test_killed_with_replies_waiting_the_restarted_process_sends_them_once
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.communicate(), 30)
         engine.dispose()
+
+
+async def test_a_round_of_the_sending_job_that_sends_nothing_ends_and_uses_one_attempt(
+    api: BotApiStandIn, review_bot: RunningBot
+) -> None:
+    """Telegram refusing every send (409, not retried) must not make one round of the job
+    claim the rows again and again until they are dropped as failing."""
+    assert review_bot.runtime is not None and review_bot.application is not None
+    person = Person(api, FakeUser(1207, "R", language_code="zh-hans"))
+    await person.begin("个人")
+    api.fail("sendMessage", status=409, times=1000)
+    api.send_text(person.user, "张三")
+    await until(lambda: waiting_rows(review_bot) == 1, "the reply waits in the outbox")
+    sent = await send_waiting(review_bot.runtime, review_bot.application)
+    assert sent == 0
+    assert waiting_rows(review_bot) == 1, "the reply is kept for a later round"
+    api.recover()
+    await send_waiting(review_bot.runtime, review_bot.application)
+    (question,) = await person.replies(1)
+    assert "证件类型" in question.plain

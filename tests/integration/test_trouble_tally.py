@@ -69,7 +69,11 @@ def test_refusals_and_faq_questions_are_counted_once_each_and_reported(
         add_tally(connection, date(2026, 12, 1), {("faq", "", "unanswered"): 9})
         session.commit()
     data = collect(engine, load_spec(DIALOGS), ChinaWorkingCalendar(), PERIOD)
+    # /report's period ends now, in the middle of a day: that day's counts are in it.
+    until_now = Period(since=PERIOD.since, until=NOW, now=NOW)
+    today = collect(engine, load_spec(DIALOGS), ChinaWorkingCalendar(), until_now)
     engine.dispose()
+    assert list(today.tables["faq_answered"].rows) == list(data.tables["faq_answered"].rows)
     assert list(data.tables["prescreen_problems"].rows) == [
         ("invalid_id_number", "id_number", 5),
         ("missing_document", "id_card", 1),

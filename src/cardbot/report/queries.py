@@ -525,7 +525,9 @@ class _Counter:
         """Pre-screening refusals by code and step, FAQ questions by entry, and the share of
         typed questions the FAQ answered: sums of the daily tally of the period."""
         t = TroubleTallyRow
-        days = (t.day >= local_date(self.period.since), t.day < local_date(self.period.until))
+        # The period ends at `until` (midnight for the command, now for /report): its day too.
+        last_day = local_date(self.period.until - timedelta(microseconds=1))
+        days = (t.day >= local_date(self.period.since), t.day <= last_day)
         total = func.sum(t.count)
         rows = self.db.execute(
             select(t.kind, t.key, t.detail, total).where(*days).group_by(t.kind, t.key, t.detail)

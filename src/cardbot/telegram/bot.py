@@ -219,8 +219,9 @@ class TelegramBridge:
         try:
             batch = await asyncio.to_thread(queue.claim, chat_id, holder)
             while batch and not self.runtime.closed:
-                sent += len(batch)
-                batch = await self._send_batch(bot, batch, holder, chat_id)
+                following = await self._send_batch(bot, batch, holder, chat_id)
+                sent += len(batch)  # counted once sent: a failed round must end the job's loop
+                batch = following
             if batch:  # stopped meanwhile: the next start sends them
                 await self._release(holder)
         except Exception as exc:  # Telegram or the database away: the next round sends them
