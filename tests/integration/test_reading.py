@@ -123,6 +123,15 @@ def test_a_passport_and_a_licence_are_read_exactly(pool: None) -> None:
     assert crosscheck(answers(licence.truth), [read], DAY) == []
 
 
+def test_a_passport_photographed_in_dim_light_is_read_exactly(pool: None) -> None:
+    passport = sample("passport", "dim", seed=1)
+    read = read_document("passport", passport.image)
+    assert (read.passport_number, read.passport_expiry) == (
+        passport.truth.passport_number,
+        passport.truth.passport_expiry,
+    )
+
+
 def test_a_read_past_its_time_is_nothing_read_not_an_error(pool: None) -> None:
     configure(ReadingLimits(wall_seconds=0.05, workers=1))
     try:

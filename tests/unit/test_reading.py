@@ -9,7 +9,7 @@ import sys
 from datetime import date
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageStat
 
 from cardbot.config import ConfigError, load_settings
 from cardbot.reading.blur import is_blurry, sharpness
@@ -27,6 +27,7 @@ from cardbot.reading.crosscheck import (
     same_company,
     same_name,
 )
+from cardbot.reading.engine import lifted
 from cardbot.reading.model import FAILED, NO_TEXT, READ, Line, Reading
 from cardbot.reading.mrz import check_digit, read_mrz
 from cardbot.reading.parse import looks_like, parse
@@ -348,3 +349,14 @@ def test_the_bot_side_of_reading_imports_no_ocr() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_only_a_dim_photo_is_stretched_to_the_full_range_of_grey() -> None:
+    lit = Image.new("RGB", (80, 50), (230, 228, 220))
+    lit.paste((20, 20, 20), (10, 10, 70, 20))  # a line of print
+    assert lifted(lit) is lit
+    dim = ImageEnhance.Brightness(lit).enhance(0.4)
+    stretched = lifted(dim)
+    darkest, lightest = ImageStat.Stat(stretched.convert("L")).extrema[0]
+    assert darkest <= 5 and lightest >= 250, "paper white again, print black"
+    assert ImageStat.Stat(dim.convert("L")).extrema[0][1] < 100

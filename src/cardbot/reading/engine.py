@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, ImageStat
 
 from cardbot.reading.blur import is_blurry, sharpness
 from cardbot.reading.model import BUSINESS_LICENSE, NO_TEXT, Line, Reading
@@ -19,6 +19,9 @@ from cardbot.reading.parse import parse
 # Photos are read fitted within this many pixels: a card's text stays 20–40 px high, and a
 # 12 MP phone photo costs no more than a small one.
 MAX_SIDE = 1024
+# Mean grey (0–255) under which a photo counts as dim: lit documents measure 150 and more,
+# the dim ones of bench/reading.py about 80.
+DIM_BELOW = 110.0
 _ENGINE: Any = None
 
 
@@ -102,6 +105,7 @@ def read_image(kind: str, source: Path | bytes) -> Reading:
         # Too blurred to read: OCR would find nothing, or worse, guess.
         reading = Reading(kind=kind, status=NO_TEXT, blur=blur, image_blurry=True)
     else:
+        image = lifted(image)
         codes = qr_texts(image) if kind == BUSINESS_LICENSE else []
         lines = ocr_lines(image)
         reading = parse(kind, lines, codes)
@@ -113,6 +117,15 @@ def read_image(kind: str, source: Path | bytes) -> Reading:
                 break
         reading = _with(reading, blur=blur)
     return _with(reading, cpu_seconds=round(time.process_time() - started, 3))
+
+
+def lifted(image: Image.Image) -> Image.Image:
+    """A dim photo (a document is mostly white paper) stretched to the full range of grey, so
+    OCR sees its print as on a lit one; other photos as they are."""
+    brightness = float(ImageStat.Stat(image.convert("L").reduce(8)).mean[0])
+    if brightness >= DIM_BELOW:
+        return image
+    return ImageOps.autocontrast(image, cutoff=1)
 
 
 def _turns_to_try(reading: Reading, lines: list[Line]) -> tuple[int, ...]:
