@@ -20,7 +20,7 @@ from cardbot.reading.parse import parse
 # 12 MP phone photo costs no more than a small one.
 MAX_SIDE = 1024
 # Mean grey (0–255) under which a photo counts as dim: lit documents measure 150 and more,
-# the dim ones of bench/reading.py about 80.
+# the dim ones of bench/reading.py 83–91.
 DIM_BELOW = 110.0
 _ENGINE: Any = None
 
