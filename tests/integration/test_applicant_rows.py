@@ -184,3 +184,29 @@ def test_a_review_draft_changed_in_place_is_saved(
         "decision": "reject",
         "reasons": ["licence_unverified"],
     }
+
+
+def test_proposed_answers_round_trip_apart_from_the_answers_and_go_when_dropped(
+    database: tuple[Engine, Callable[[], UnitOfWork]],
+) -> None:
+    _engine, units = database
+    saved_applicant(units)
+    with units() as uow:
+        loaded = uow.load_applicant(7)
+        assert loaded is not None and loaded.application is not None
+        loaded.application.proposed |= {"full_name": "王芳", "id_number": ""}
+        uow.save_applicant(loaded)
+        uow.commit()
+    with units() as uow:
+        again = uow.load_applicant(7)
+        assert again is not None and again.application is not None
+        assert again.application.proposed == {"full_name": "王芳", "id_number": ""}
+        assert again.application.answers["full_name"] == "张三"  # not the one read
+        again.application.proposed.clear()
+        uow.save_applicant(again)
+        uow.commit()
+    with units() as uow:
+        last = uow.load_applicant(7)
+    assert last is not None and last.application is not None
+    assert last.application.proposed == {}
+    assert set(last.application.answers) == {"full_name", "phone", "company"}

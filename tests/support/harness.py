@@ -16,6 +16,8 @@ from cardbot.content.render import RenderedMessage, Renderer
 from cardbot.core.events import (
     ButtonPress,
     Command,
+    DocumentRead,
+    DocumentsRead,
     Event,
     FileUpload,
     Incoming,
@@ -63,9 +65,12 @@ class Harness:
         review_chat_id: int | None = None,
         back_office: bool = False,
         review_language: str = "zh",
+        reading: bool = False,
     ) -> None:
         self.workdir = workdir
         self.spec = load_spec(dialogs)
+        if reading:  # documents first, what is read from them proposed (CARDBOT_OCR on)
+            self.spec = self.spec.for_reading()
         self.renderer = Renderer(dialogs)
         self.db = db or MemoryDatabase()
         self.documents: Any = documents or MemoryDocumentStore()
@@ -167,6 +172,20 @@ class Harness:
         path = self.workdir / f"upload-{next(self._files)}"
         path.write_bytes(data)
         return self.send(FileUpload(IncomingFile(path, len(data), name, None, group)))
+
+    def documents_read(
+        self, values: dict[str, dict[str, str]], *, unreadable: bool = False
+    ) -> list[RenderedMessage]:
+        """Hand the core what reading found on the stored photos the core wants read, as the
+        reading job does after an upload (slot → step → text; a slot not given: nothing)."""
+        wanted = self.service.readings_wanted(self.user.user_id)
+        event = DocumentsRead(
+            tuple(
+                DocumentRead(slot, sha256, values.get(slot, {}), unreadable)
+                for slot, (_key, sha256) in wanted.items()
+            )
+        )
+        return self.send(event, key=f"read:{self._run}:{next(self._keys)}")
 
     @property
     def applicant(self) -> Applicant:

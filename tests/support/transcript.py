@@ -20,6 +20,8 @@ from cardbot.content.telegram_html import utf16_length
 from cardbot.core.events import (
     ButtonPress,
     Command,
+    DocumentRead,
+    DocumentsRead,
     Event,
     FileUpload,
     GroupReply,
@@ -134,6 +136,24 @@ class Play:
         incoming = IncomingFile(None if lost else path, size, name, None, group)
         return self._act(shown, FileUpload(incoming))
 
+    def photos_read(
+        self, values: dict[str, dict[str, str]], *, unreadable: bool = False
+    ) -> list[RenderedMessage]:
+        """Hand the core what reading found on the actor's photos it wants read, as the
+        reading job does after an upload (slot → step → text read; a slot not given: none)."""
+        wanted = self.chat.service.readings_wanted(self._actor().user.user_id)
+        event = DocumentsRead(
+            tuple(
+                DocumentRead(slot, sha256, values.get(slot, {}), unreadable)
+                for slot, (_key, sha256) in wanted.items()
+            )
+        )
+        found = "; ".join(
+            f"{slot}: " + (", ".join(f"{k} {v}" for k, v in values.get(slot, {}).items()) or "-")
+            for slot in wanted
+        )
+        return self._act("", event, line=f"🔎 the photos are read ({found or 'none wanted'})")
+
     def edit(self, text: str) -> list[RenderedMessage]:
         """Edit a message sent earlier (Telegram sends the edited text as a new update)."""
         return self._act(f"edits an earlier message to: {text}", Unsupported("edited"))
@@ -153,12 +173,12 @@ class Play:
         assert self.actor is not None, "say who acts first: play.as_(person)"
         return self.actor
 
-    def _act(self, action: str, event: Event) -> list[RenderedMessage]:
+    def _act(self, action: str, event: Event, *, line: str | None = None) -> list[RenderedMessage]:
         actor = self._actor()
         self.chat.user = actor.user
         self._keys += 1
         where = "" if actor.chat_name == actor.name else f" in {actor.chat_name}"
-        self.lines += ["", f"👤 {actor.name}{where} {action}"]
+        self.lines += ["", line or f"👤 {actor.name}{where} {action}"]
         replies = self.chat.service.handle(Incoming(f"play:{self._keys}", actor.user, event))
         rendered = [self.show(reply) for reply in replies]
         if not rendered:

@@ -148,6 +148,8 @@ FIXED_TEMPLATES = (
     "document_received",
     "cancel_submitted",
     "role_help",
+    "prefill_proposal",
+    "prefill_unread",
 )
 FLOW_PROBLEMS = (
     "unsupported_message",
@@ -198,6 +200,9 @@ BUTTONS = (
     "use_as_answer",
     "keep_document",
     "apply",
+    "prefill_yes",
+    "prefill_submit",
+    "prefill_manual",
 )
 
 
@@ -229,6 +234,12 @@ def required_labels(spec: DialogSpec) -> list[str]:
     keys += [f"staff.{name}" for name in STAFF_LABELS]
     keys += [f"problem.{code}" for code in screening.PROBLEM_CODES]
     keys += [f"report.{name}" for name in REPORT_LABELS]
+    if spec.reading is not None:
+        keys += [
+            f"switch.{step}.{choice}"
+            for step in spec.reading.assume
+            for choice in spec.steps[step].choices
+        ]
     return keys
 
 

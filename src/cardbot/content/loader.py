@@ -8,7 +8,15 @@ from typing import Any
 
 import yaml
 
-from cardbot.core.spec import Category, DialogSpec, DocumentRules, Reason, ReasonText, Step
+from cardbot.core.spec import (
+    Category,
+    DialogSpec,
+    DocumentRules,
+    ReadingPlan,
+    Reason,
+    ReasonText,
+    Step,
+)
 from cardbot.core.validation import VALIDATORS
 
 STEP_KINDS = ("text", "choice", "document")
@@ -47,7 +55,10 @@ def load_spec(dialogs_dir: Path) -> DialogSpec:
     categories = _load_categories(data.get("categories"), steps, fail)
     documents = _load_documents(data.get("documents"), fail)
     reasons = load_reasons(dialogs_dir / "reasons.yaml", steps)
-    return DialogSpec(categories=categories, steps=steps, documents=documents, reasons=reasons)
+    reading = _load_reading(data.get("reading"), steps, fail)
+    return DialogSpec(
+        categories=categories, steps=steps, documents=documents, reasons=reasons, reading=reading
+    )
 
 
 def load_reasons(path: Path, steps: dict[str, Step]) -> dict[str, Reason]:
@@ -169,6 +180,46 @@ def _load_categories(raw: Any, steps: dict[str, Step], fail: Any) -> dict[str, C
                 raise fail(f"{key}.optional", f"only document steps can be optional: {name}")
         categories[str(category_id)] = Category(str(category_id), tuple(names), optional)
     return categories
+
+
+def _load_reading(raw: Any, steps: dict[str, Step], fail: Any) -> ReadingPlan | None:
+    """The `reading` section: the order when documents are read, the choices assumed, and
+    which answers each document slot fills in; None when there is none."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise fail("reading", "must give order, and may give assume and fills")
+    order = raw.get("order")
+    if not isinstance(order, list) or sorted(map(str, order)) != sorted(steps):
+        raise fail("reading.order", "must list every step id exactly once")
+    order = [str(step_id) for step_id in order]
+    for index, step_id in enumerate(order):
+        for other in steps[step_id].when:
+            if other not in order[:index]:
+                raise fail("reading.order", f"{step_id} must come after {other}")
+    assume = raw.get("assume") or {}
+    if not isinstance(assume, dict):
+        raise fail("reading.assume", "must map a choice step to one of its choices")
+    for step_id, value in assume.items():
+        step = steps.get(str(step_id))
+        if step is None or step.kind != "choice" or str(value) not in step.choices:
+            raise fail(f"reading.assume.{step_id}", "must name a choice step and one choice")
+    fills = raw.get("fills") or {}
+    slots = {slot for step in steps.values() for slot in step.slots}
+    if not isinstance(fills, dict):
+        raise fail("reading.fills", "must map a document slot to the text steps it fills in")
+    for slot, filled in fills.items():
+        if slot not in slots:
+            raise fail(f"reading.fills.{slot}", "must name a document slot")
+        if not isinstance(filled, list) or any(
+            steps.get(str(s)) is None or steps[str(s)].kind != "text" for s in filled
+        ):
+            raise fail(f"reading.fills.{slot}", "must list text steps")
+    return ReadingPlan(
+        order=tuple(order),
+        assume={str(k): str(v) for k, v in assume.items()},
+        fills={str(k): tuple(str(s) for s in v) for k, v in fills.items()},
+    )
 
 
 def _load_documents(raw: Any, fail: Any) -> DocumentRules:

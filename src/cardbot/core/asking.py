@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cardbot.core import flow as states
+from cardbot.core.applicant.proposals import completes, shown_proposal, sources
 from cardbot.core.replies import Button
 from cardbot.core.spec import Step
 from cardbot.core.turn import Turn
@@ -31,6 +32,7 @@ def prompt(turn: Turn) -> None:
             "consent",
             ((Button("button.agree", "consent:yes"), Button("button.decline", "consent:no")),),
             retention_days=turn.service.retention_days,
+            prefill=bool(turn.spec.fills),
         )
     elif state == states.CATEGORY:
         turn.say(
@@ -69,8 +71,13 @@ def role_help(turn: Turn, asked: str | None = None) -> None:
 
 
 def ask_step(turn: Turn, step: Step) -> None:
-    """The prompt for one step, with the current answer when changing it."""
+    """The prompt for one step, with the current answer when changing it (or, for answers
+    read from a document, what was read, to be confirmed)."""
     app = turn.app
+    proposed = shown_proposal(turn) if step.kind == "text" else []
+    if proposed:
+        ask_to_confirm(turn, proposed)
+        return
     context: dict[str, Any] = {
         "step": step.id,
         "current": app.answers.get(step.id),
@@ -86,6 +93,34 @@ def ask_step(turn: Turn, step: Step) -> None:
             kept=kept_slot(turn, step) is not None,
         )
     turn.say(f"steps/{step.id}", step_buttons(turn), **context)
+
+
+def ask_to_confirm(turn: Turn, steps: list[str]) -> None:
+    """Show what was read for these steps, to be confirmed with one tap (which submits the
+    application when it completes it) or typed instead."""
+    app = turn.app
+    submits = completes(turn, steps)
+    confirm = "button.prefill_submit" if submits else "button.prefill_yes"
+    buttons = (
+        (Button(confirm, turn.step_data("prefill")),),
+        (Button("button.prefill_manual", turn.step_data("manual")),),
+        *step_buttons(turn),
+    )
+    context: dict[str, Any] = {
+        "proposed": [{"step": s, "value": app.proposed[s]} for s in steps],
+        "sources": sources(turn, steps),
+        "submits": submits,
+    }
+    if submits:  # what the tap sends: everything, as the summary would list it
+        items = summary_context(turn)["items"]
+        context["items"] = [
+            item | {"value": app.proposed[item["step"]], "pending": False}
+            if item["step"] in steps
+            else item
+            for item in items
+        ]
+        context["category"] = app.category
+    turn.say("prefill_proposal", buttons, **context)
 
 
 def refuse(turn: Turn, template: str, **context: Any) -> None:
@@ -125,6 +160,8 @@ def step_buttons(turn: Turn) -> Buttons:
         rows.append(
             tuple(Button(f"choice.{step.id}.{c}", f"pick:{step.id}:{c}") for c in step.choices)
         )
+    if step.kind == "document":
+        rows += switch_buttons(turn, step)
     if not model.pending(step.id):
         rows.append((Button("button.keep", turn.step_data("keep")),))
     elif kept_slot(turn, step) is not None:
@@ -138,6 +175,18 @@ def step_buttons(turn: Turn) -> Buttons:
         )
     )
     return tuple(rows)
+
+
+def switch_buttons(turn: Turn, step: Step) -> list[tuple[Button, ...]]:
+    """For a document step decided by a choice answered at the start (an ID card, as most
+    applicants have), one button per other choice ("use a passport instead")."""
+    return [
+        (Button(f"switch.{other}.{choice}", f"pick:{other}:{choice}"),)
+        for other, values in step.when.items()
+        if other in turn.spec.assumed and turn.model.editable(other)
+        for choice in turn.spec.steps[other].choices
+        if choice not in values
+    ]
 
 
 def summary_buttons(turn: Turn) -> Buttons:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -75,7 +76,26 @@ class GroupReply:
     text: str
 
 
-Event = Text | Command | ButtonPress | FileUpload | Unsupported | GroupReply
+@dataclass(frozen=True)
+class DocumentRead:
+    """What reading one stored document photo found: `values` maps each answer it fills in
+    (a step id) to the text read; `unreadable` when no text at all could be found on it."""
+
+    slot: str
+    sha256: str
+    values: Mapping[str, str] = field(default_factory=dict)
+    unreadable: bool = False
+
+
+@dataclass(frozen=True)
+class DocumentsRead:
+    """The applicant's document photos were read (off the update path, after their upload):
+    not something the applicant did, so it changes nothing they left pending."""
+
+    documents: tuple[DocumentRead, ...]
+
+
+Event = Text | Command | ButtonPress | FileUpload | Unsupported | GroupReply | DocumentsRead
 
 
 @dataclass(frozen=True)

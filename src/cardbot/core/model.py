@@ -96,6 +96,8 @@ class Application:
     user_id: int | None = None
     review: Review = field(default_factory=Review)
     redo: set[str] = field(default_factory=set)
+    # Answers read from the document photos, waiting for the applicant to confirm them.
+    proposed: dict[str, str] = field(default_factory=dict)
     version: int = 0
     closed_at: datetime | None = None
     purged_at: datetime | None = None

@@ -13,9 +13,18 @@ from collections.abc import Callable, Mapping
 from cardbot.core import flow as states
 from cardbot.core import privacy
 from cardbot.core.applicant import answers, navigation, submission
+from cardbot.core.applicant.prefill import on_documents_read
 from cardbot.core.applicant.uploads import on_file
 from cardbot.core.asking import APPLY, prompt, refuse, role_help
-from cardbot.core.events import ButtonPress, Command, Event, FileUpload, Text, Unsupported
+from cardbot.core.events import (
+    ButtonPress,
+    Command,
+    DocumentsRead,
+    Event,
+    FileUpload,
+    Text,
+    Unsupported,
+)
 from cardbot.core.faq_help import answer_faq_if_confident, on_faq_button, on_faq_list
 from cardbot.core.languages import LANGUAGES
 from cardbot.core.review.commands import REVIEW_COMMANDS
@@ -67,6 +76,9 @@ HANDOFF = ApplicantHandoff()
 
 def route(turn: Turn, event: Event) -> None:
     """Handle one event."""
+    if isinstance(event, DocumentsRead):  # not the person's doing: only the flow hears it
+        on_documents_read(turn, event)
+        return
     if staff_event(turn, event):
         return
     if isinstance(event, Text) and on_follow_up(turn, event.text):

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from cardbot.core.applicant.outcome import announce
+from cardbot.core.applicant.prefill import readings_wanted
 from cardbot.core.dependencies import Dependencies
 from cardbot.core.events import GroupReply, Incoming, UserRef
 from cardbot.core.faq_service import FaqService
-from cardbot.core.flow import FlowMachine
+from cardbot.core.flow import FlowMachine, FlowModel
 from cardbot.core.languages import DEFAULT_LANGUAGE, language_for
 from cardbot.core.model import Applicant
 from cardbot.core.ports import (
@@ -115,6 +116,15 @@ class ConversationService:
         with self.unit_of_work() as uow:
             applicant = uow.load_applicant(user.user_id)
         return applicant.language if applicant else language_for(user.language_code)
+
+    def readings_wanted(self, user_id: int) -> dict[str, tuple[str, str]]:
+        """The applicant's stored document photos worth reading now, slot → (storage key,
+        SHA-256): those that can fill in an answer still owed (only when documents are read)."""
+        if not self.spec.fills:
+            return {}
+        with self.unit_of_work() as uow:
+            applicant = uow.load_applicant(user_id)
+        return readings_wanted(FlowModel(self.spec, applicant)) if applicant else {}
 
     def new_turn(self, applicant: Applicant, uow: UnitOfWork) -> Turn:
         """A turn for one person's event, handing back to the applicant's flow."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 StepKind = Literal["text", "choice", "document"]
@@ -59,6 +59,19 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class ReadingPlan:
+    """How the flow runs when document photos are read (CARDBOT_OCR on): the documents come
+    first, and what is read from them is proposed for the applicant to confirm."""
+
+    # Every step id, in the order asked when documents are read.
+    order: tuple[str, ...]
+    # Choices answered at the start (the document step they decide offers the others).
+    assume: Mapping[str, str] = field(default_factory=dict)
+    # The answers each document slot's photo can fill in.
+    fills: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DialogSpec:
     """The whole flow: categories, steps in their global order, document rules, reasons."""
 
@@ -66,6 +79,36 @@ class DialogSpec:
     steps: Mapping[str, Step]
     documents: DocumentRules
     reasons: Mapping[str, Reason] = field(default_factory=dict)
+    reading: ReadingPlan | None = None
+    # True in the flow of `for_reading`: documents first, their answers proposed.
+    reads_documents: bool = False
+
+    def for_reading(self) -> DialogSpec:
+        """The flow as it runs when documents are read: the reading plan's order (the same
+        flow when there is no plan)."""
+        plan = self.reading
+        if plan is None:
+            return self
+        rank = {step_id: index for index, step_id in enumerate(plan.order)}
+        return replace(
+            self,
+            steps={step_id: self.steps[step_id] for step_id in plan.order},
+            categories={
+                key: replace(category, steps=tuple(sorted(category.steps, key=rank.__getitem__)))
+                for key, category in self.categories.items()
+            },
+            reads_documents=True,
+        )
+
+    @property
+    def assumed(self) -> Mapping[str, str]:
+        """The choices answered at the start in this flow (only when documents are read)."""
+        return self.reading.assume if self.reading and self.reads_documents else {}
+
+    @property
+    def fills(self) -> Mapping[str, tuple[str, ...]]:
+        """The answers each document slot can fill in (only when documents are read)."""
+        return self.reading.fills if self.reading and self.reads_documents else {}
 
     @property
     def step_order(self) -> tuple[str, ...]:

@@ -101,6 +101,9 @@ SELECT_CHILDREN = union_all(
         *(null() for _name in DOCUMENT_FIELDS[1:]),
     ).where(ANSWERS.c.application_id == bindparam("key")),
 ).order_by("child", "id")
+# Answers read from a document and not yet confirmed are answer rows named "read:<step>": kept,
+# purged and erased with the application's other answers.
+PROPOSED = "read:"
 INSERT_APPLICANT = insert(APPLICANTS)
 UPDATE_APPLICANT = (
     update(APPLICANTS)
@@ -194,7 +197,16 @@ def to_application(seen: ApplicationSeen) -> Application:
         id=row["id"],
         category=row["category"],
         status=Status(row["status"]),
-        answers={name: value for name, (_id, value) in seen.answers.items()},
+        answers={
+            name: value
+            for name, (_id, value) in seen.answers.items()
+            if not name.startswith(PROPOSED)
+        },
+        proposed={
+            name.removeprefix(PROPOSED): value
+            for name, (_id, value) in seen.answers.items()
+            if name.startswith(PROPOSED)
+        },
         documents={
             kind: Document(kind=kind, **{name: d[name] for name in DOCUMENT_FIELDS})
             for kind, d in seen.documents.items()
@@ -329,7 +341,8 @@ def _save_children(
     old_answers = seen.answers if seen is not None else {}
     old_documents = seen.documents if seen is not None else {}
     changed = False
-    for name, value in app.answers.items():
+    answers = app.answers | {PROPOSED + name: value for name, value in app.proposed.items()}
+    for name, value in answers.items():
         old = old_answers.get(name)
         if old is None:
             connection.execute(
@@ -340,7 +353,7 @@ def _save_children(
             connection.execute(UPDATE_ANSWER, {"key": old[0], "value": value})
             changed = True
     for name, (answer_id, _value) in old_answers.items():
-        if name not in app.answers:
+        if name not in answers:
             connection.execute(DELETE_ANSWER, {"key": answer_id})
             changed = True
     for kind, doc in app.documents.items():

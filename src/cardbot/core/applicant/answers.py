@@ -37,16 +37,27 @@ def on_category(turn: Turn, category: str) -> bool:
     else:
         turn.app.category = category
         turn.app.skipped &= turn.spec.categories[category].optional
+    for step_id, value in turn.spec.assumed.items():  # the document step offers the others
+        if turn.model.applies(step_id) and step_id not in turn.app.answers:
+            turn.app.answers[step_id] = value
     turn.fire("advance")
     prompt(turn)
     return True
 
 
 def on_pick(turn: Turn, value: str) -> bool:
-    """A choice among a step's buttons, valid only while that step is asked."""
+    """A choice among a step's buttons, valid only while that step is asked, or while the
+    document step it decides is asked (when the choice was assumed at the start)."""
     step_id, _, choice = value.partition(":")
     step = turn.spec.steps.get(step_id)
-    if step is None or turn.state != step_id or choice not in step.choices:
+    asked = turn.spec.steps.get(turn.state)
+    switching = (
+        asked is not None
+        and step_id in asked.when
+        and step_id in turn.spec.assumed
+        and turn.model.editable(step_id)
+    )
+    if step is None or (turn.state != step_id and not switching) or choice not in step.choices:
         return False
     set_answer(turn, step_id, choice)
     turn.fire("advance")

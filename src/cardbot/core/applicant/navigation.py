@@ -6,6 +6,7 @@ from __future__ import annotations
 from cardbot.core import flow as states
 from cardbot.core.applicant.answers import on_accept
 from cardbot.core.applicant.outcome import on_reapply
+from cardbot.core.applicant.prefill import on_confirm, on_manual
 from cardbot.core.applicant.submission import cancel_application, on_cancel, on_status, on_submit
 from cardbot.core.applicant.uploads import say_received
 from cardbot.core.asking import APPLY, Buttons, kept_slot, prompt
@@ -15,7 +16,7 @@ from cardbot.core.turn import Turn
 
 # Navigation that acts on the step it was shown with: its data names that step, and it is
 # refused anywhere else (an old "back" must not move the applicant back from a later step).
-STEP_ACTIONS = frozenset({"back", "keep", "skip", "accept"})
+STEP_ACTIONS = frozenset({"back", "keep", "skip", "accept", "prefill", "manual"})
 
 
 def on_start(turn: Turn) -> None:
@@ -67,9 +68,11 @@ def on_language(turn: Turn, language: str) -> None:
 
 
 def on_nav(turn: Turn, value: str) -> bool:
-    """Navigation buttons: back, summary, continue, skip, keep, submit, cancel, start.
+    """Navigation buttons: back, summary, continue, skip, keep, submit, cancel, start, and
+    confirming or refusing what was read from a document.
 
-    Back, keep, skip and accept act on the step they were shown with, and only there.
+    Back, keep, skip, accept, prefill and manual act on the step they were shown with, and
+    only there.
     """
     value, _, shown_at = value.partition(":")
     state = turn.state
@@ -107,6 +110,10 @@ def on_nav(turn: Turn, value: str) -> bool:
         on_start(turn)
     elif value == "accept":
         return on_accept(turn)
+    elif value == "prefill":
+        return on_confirm(turn)
+    elif value == "manual":
+        return on_manual(turn)
     elif value == "reapply":
         return on_reapply(turn)
     else:

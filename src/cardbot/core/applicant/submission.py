@@ -49,6 +49,7 @@ def on_submit(turn: Turn) -> None:
     for kind in set(app.documents) - needed:
         turn.obsolete_keys.append(app.documents.pop(kind).storage_key)
     app.answers = answers
+    app.proposed.clear()  # what was read and not confirmed is not kept with the package
     app.skipped &= applicable & turn.spec.categories[app.category].optional
     app.flags = consistency_flags(
         uow,

@@ -67,6 +67,8 @@ def on_file(turn: Turn, incoming: IncomingFile) -> None:
         file_unique_id=incoming.unique_id,
         phash=verdict.phash,
     )
+    for step_id in turn.spec.fills.get(slot, ()):  # a new photo: read again, propose afresh
+        app.proposed.pop(step_id, None)
     app.skipped.discard(step.id)
     applicant.slot_index += 1
     if applicant.slot_index >= len(step.slots):
@@ -109,7 +111,17 @@ def acknowledge(turn: Turn, slots: list[str]) -> None:
             "acknowledged": slots,
             "ack_kept": False,
             "then": question.template,
+            "reading": being_read(turn, slots),
         },
+    )
+
+
+def being_read(turn: Turn, slots: list[str]) -> bool:
+    """True when these documents are read for the question now asked (what is read will be
+    proposed in a moment)."""
+    state = turn.state
+    return state not in turn.app.proposed and any(
+        state in turn.spec.fills.get(slot, ()) for slot in slots
     )
 
 

@@ -1,0 +1,107 @@
+"""Answers read from the document photos: when the flow asks for the documents first
+(dialogs/flow.yaml's `reading`), what their photos say is proposed for the applicant to
+confirm with one tap, or to type instead. Reading itself runs elsewhere, after the upload;
+its result comes back as a `DocumentsRead` event. Nothing read is used unconfirmed."""
+
+from __future__ import annotations
+
+from cardbot.core.applicant.answers import set_answer
+from cardbot.core.applicant.proposals import (
+    DECLINED,
+    checked,
+    completes,
+    open_for_proposal,
+    shown_proposal,
+)
+from cardbot.core.applicant.submission import on_submit
+from cardbot.core.asking import step_buttons
+from cardbot.core.events import DocumentsRead
+from cardbot.core.flow import FlowModel
+from cardbot.core.model import Status
+from cardbot.core.turn import Turn
+
+# Applications whose answers can still be filled in.
+OPEN = (Status.DRAFT, Status.RESUBMISSION_REQUESTED)
+
+
+def readings_wanted(model: FlowModel) -> dict[str, tuple[str, str]]:
+    """The stored document photos worth reading now, as slot → (storage key, SHA-256): those
+    that can fill in an answer the applicant still owes and has no proposal for."""
+    app = model.application
+    if app is None or app.status not in OPEN:
+        return {}
+    wanted: dict[str, tuple[str, str]] = {}
+    for slot, steps in model.spec.fills.items():
+        document = app.documents.get(slot)
+        if document is None or any(slot in model.spec.steps[s].slots for s in app.redo):
+            continue  # not sent yet, or to be sent again
+        if any(
+            open_for_proposal(model, step_id) and step_id not in app.proposed for step_id in steps
+        ):
+            wanted[slot] = (document.storage_key, document.sha256)
+    return wanted
+
+
+def on_documents_read(turn: Turn, event: DocumentsRead) -> None:
+    """Keep what was read as proposals (each checked like a typed answer); propose them at
+    once if the applicant is being asked one of them, or say nothing could be read."""
+    # Not the applicant's doing: what their last message left pending stays pending.
+    turn.applicant.pending_action, turn.applicant.pending_text = (
+        turn.pending_action,
+        turn.pending_text,
+    )
+    app = turn.applicant.application
+    if app is None or app.status not in OPEN or not turn.in_flow():
+        return
+    proposed: list[str] = []
+    unread: list[tuple[str, bool]] = []
+    for document in event.documents:
+        stored = app.documents.get(document.slot)
+        if stored is None or stored.sha256 != document.sha256:
+            continue  # replaced or removed while it was being read
+        for step_id in turn.spec.fills.get(document.slot, ()):
+            if not open_for_proposal(turn.model, step_id) or step_id in app.proposed:
+                continue
+            value = checked(turn, step_id, document.values.get(step_id))
+            app.proposed[step_id] = DECLINED if value is None else value
+            if value is None:
+                unread.append((document.slot, document.unreadable))
+            else:
+                proposed.append(step_id)
+    state = turn.state
+    if state in proposed:
+        turn.prompt()
+    elif unread and state in turn.spec.fills.get(unread[0][0], ()):
+        slot, unreadable = unread[0]
+        turn.say("prefill_unread", step_buttons(turn), slot=slot, unreadable=unreadable)
+
+
+def on_confirm(turn: Turn) -> bool:
+    """Take the proposed answers shown with the current question (checked once more), then
+    ask the next question, or submit when they completed the application."""
+    steps = shown_proposal(turn)
+    if not steps:
+        return False
+    submits = completes(turn, steps)
+    for step_id in steps:
+        value = checked(turn, step_id, turn.app.proposed.pop(step_id, None))
+        if value is not None:
+            set_answer(turn, step_id, value)
+    turn.fire("advance")
+    if submits and turn.model.is_complete():
+        on_submit(turn)  # the application was complete: advancing led to the summary
+    else:
+        turn.prompt()
+    return True
+
+
+def on_manual(turn: Turn) -> bool:
+    """Turn down the proposed answers shown with the current question (that photo is not
+    proposed from again) and ask for it to be typed."""
+    steps = shown_proposal(turn)
+    if not steps:
+        return False
+    for step_id in steps:
+        turn.app.proposed[step_id] = DECLINED
+    turn.prompt()
+    return True

@@ -1,0 +1,365 @@
+"""Answers read from the document photos, proposed instead of typed (issue 20): the flow of
+documents read puts the documents first, proposes what was read once its question comes, and
+takes it with one tap; typing stays possible, and anything stale, forged or misread changes
+nothing. Reading itself is tests/integration's; here the core gets what reading would find."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from cardbot.content.loader import ContentError, load_spec
+from cardbot.core.events import DocumentRead, DocumentsRead, Incoming, UserRef
+from cardbot.core.model import Status
+from cardbot.core.replies import Reply
+from cardbot.reading.model import (
+    BUSINESS_LICENSE,
+    ID_BACK,
+    ID_FRONT,
+    NO_TEXT,
+    PASSPORT,
+    READ,
+    Reading,
+)
+from cardbot.reading.prefill import FIELDS, PrefillReader, delivery_key, document_read
+from tests.support import files
+from tests.support.harness import DIALOGS, VALID_ID, VALID_PHONE, VALID_USCC, Harness
+
+READ_ID = {ID_FRONT: {"full_name": "王芳", "id_number": VALID_ID}}
+READ_LICENCE = {BUSINESS_LICENSE: {"company_name": "Acme Trading Co., Ltd.", "uscc": VALID_USCC}}
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Harness:
+    """An applicant talking to the core in the flow of documents read."""
+    return Harness(tmp_path, reading=True)
+
+
+def send_id_card(chat: Harness, seeds: tuple[int, int] = (1, 2)) -> None:
+    """Both sides of the ID card, as one album."""
+    chat.upload(files.photo(seed=seeds[0]), group=f"album-{seeds}")
+    chat.upload(files.photo(seed=seeds[1]), group=f"album-{seeds}")
+
+
+def test_with_reading_off_the_flow_is_the_typed_one_as_before(tmp_path: Path) -> None:
+    chat = Harness(tmp_path)
+    chat.start_as("individual")
+    assert chat.state == "full_name"
+    chat.text("王芳")
+    assert chat.state == "id_type"  # asked, not assumed
+    assert chat.service.readings_wanted(chat.user.user_id) == {}
+
+
+def test_documents_come_first_with_the_resident_id_assumed_and_a_passport_one_tap_away(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    assert chat.state == "phone"
+    chat.text(VALID_PHONE)
+    assert chat.state == "id_card"
+    assert chat.applicant.application.answers["id_type"] == "resident_id"  # type: ignore[union-attr]
+    assert "pick:id_type:passport" in chat.buttons
+    chat.press("pick:id_type:passport")
+    assert chat.state == "passport_page"
+    assert "pick:id_type:resident_id" in chat.buttons
+    chat.press("pick:id_type:resident_id")
+    assert chat.state == "id_card"
+
+
+def test_a_switch_is_refused_where_no_document_step_it_decides_is_asked(chat: Harness) -> None:
+    chat.start_as("individual")
+    before = chat.applicant
+    chat.press("pick:id_type:passport")  # at the phone step: forged
+    assert chat.last is not None and chat.sent[0].toast
+    assert chat.applicant == before
+
+
+def test_an_individual_confirms_and_submits_in_six_actions(chat: Harness) -> None:
+    chat.start_as("individual")  # /start, consent, category: 3
+    chat.text(VALID_PHONE)  # 4
+    send_id_card(chat)  # 5: one album
+    assert chat.state == "full_name"
+    assert "正在读取照片上的文字" in chat.last.text  # type: ignore[union-attr]
+    chat.documents_read(READ_ID)
+    assert "王芳" in chat.last.text and "1101**********002X" in chat.last.text  # type: ignore[union-attr]
+    assert VALID_ID not in chat.last.text  # type: ignore[union-attr]
+    chat.tap("提交申请")  # 6
+    assert chat.state == "submitted"
+    app = chat.applicant.application
+    assert app is not None and app.status == Status.SUBMITTED
+    assert app.answers["full_name"] == "王芳" and app.answers["id_number"] == VALID_ID
+    assert app.proposed == {}  # nothing read is kept beyond the submission
+
+
+def test_an_enterprise_confirms_both_documents_in_eleven_actions(chat: Harness) -> None:
+    chat.start_as("enterprise")  # 3
+    chat.text(VALID_PHONE)  # 4
+    send_id_card(chat)  # 5
+    chat.documents_read(READ_ID)
+    chat.tap("对，就是这些")  # 6
+    assert chat.state == "business_license"
+    chat.upload(files.pdf())  # 7
+    chat.documents_read(READ_LICENCE)
+    assert "Acme Trading Co., Ltd." in chat.last.text  # type: ignore[union-attr]
+    chat.tap("对，就是这些")  # 8
+    assert chat.state == "daily_call_volume"
+    chat.text("300")  # 9
+    chat.upload(files.photo(seed=9, fmt="PNG"))  # 10
+    assert chat.state == "summary"
+    chat.press("nav:submit")  # 11
+    assert chat.state == "submitted"
+
+
+def test_a_passport_is_read_for_the_name_and_its_number(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    chat.press("pick:id_type:passport")
+    chat.upload(files.photo(seed=8))
+    assert chat.service.readings_wanted(chat.user.user_id).keys() == {PASSPORT}
+    chat.documents_read({PASSPORT: {"full_name": "WANG FANG", "id_number": "E12345678"}})
+    assert "WANG FANG" in chat.last.text and "E1*****78" in chat.last.text  # type: ignore[union-attr]
+    chat.tap("提交申请")
+    app = chat.applicant.application
+    assert app is not None and app.status == Status.SUBMITTED
+    assert app.answers["id_type"] == "passport" and app.answers["id_number"] == "E12345678"
+
+
+def test_a_reading_waits_for_its_question_and_is_shown_when_it_comes(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    chat.upload(files.photo(seed=1))  # the front only: the back is still asked
+    assert chat.service.readings_wanted(chat.user.user_id).keys() == {ID_FRONT}
+    assert chat.documents_read(READ_ID) == []  # kept, not shown in the middle of the album
+    replies = chat.upload(files.photo(seed=2))
+    assert chat.state == "full_name"
+    assert "王芳" in replies[-1].text and "正在读取" not in replies[-1].text
+
+
+def test_typing_stays_possible_while_a_proposal_is_shown(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.documents_read(READ_ID)
+    chat.text("王小芳")  # typed instead of the name read
+    assert chat.state == "id_number"
+    assert "1101**********002X" in chat.last.text  # type: ignore[union-attr]
+    assert "王芳" not in chat.last.text  # type: ignore[union-attr]
+    chat.tap("提交申请")
+    app = chat.applicant.application
+    assert app is not None and app.answers["full_name"] == "王小芳"
+
+
+def test_turning_a_proposal_down_asks_for_typing_and_that_photo_is_not_proposed_again(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.documents_read(READ_ID)
+    chat.tap("自己输入")
+    assert chat.state == "full_name" and "真实姓名" in chat.last.text  # type: ignore[union-attr]
+    assert chat.service.readings_wanted(chat.user.user_id) == {}
+    assert chat.press("nav:prefill:full_name")[0].text.startswith("这个按钮")  # stale
+    chat.text("王芳")
+    assert chat.state == "id_number"
+
+
+def test_a_new_photo_is_read_and_proposed_afresh(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.documents_read(READ_ID)
+    chat.tap("自己输入")
+    chat.press("nav:back:full_name")
+    assert chat.state == "id_card"
+    send_id_card(chat, seeds=(3, 4))
+    assert chat.service.readings_wanted(chat.user.user_id).keys() == {ID_FRONT}
+    chat.documents_read(READ_ID)
+    assert "王芳" in chat.last.text  # type: ignore[union-attr]
+
+
+def test_a_reading_of_a_photo_replaced_meanwhile_proposes_nothing(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    ((_key, old_sha),) = chat.service.readings_wanted(chat.user.user_id).values()
+    chat.press("nav:back:full_name")
+    send_id_card(chat, seeds=(5, 6))
+    before = chat.applicant
+    stale = DocumentsRead((DocumentRead(ID_FRONT, old_sha, READ_ID[ID_FRONT]),))
+    assert chat.send(stale, key="read:stale") == []
+    assert chat.applicant == before
+
+
+def test_what_is_read_is_checked_like_typed_text_and_a_misread_number_is_not_proposed(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.documents_read({ID_FRONT: {"full_name": "王芳", "id_number": "110105194912310021"}})
+    assert "王芳" in chat.last.text and "证件号码" not in chat.last.text  # type: ignore[union-attr]
+    chat.tap("对，就是这些")
+    assert chat.state == "id_number"
+    assert "居民身份证号码" in chat.last.text  # type: ignore[union-attr]
+
+
+def test_a_photo_with_no_text_asks_for_typing_or_a_sharper_photo(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.documents_read({}, unreadable=True)
+    assert "没能从身份证人像面（正面）上读出" in chat.last.text  # type: ignore[union-attr]
+    assert "不够清晰" in chat.last.text  # type: ignore[union-attr]
+    assert "nav:back:full_name" in chat.buttons
+    assert chat.service.readings_wanted(chat.user.user_id) == {}  # not read again
+
+
+def test_a_reading_delivered_twice_is_applied_once(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    ((_key, sha),) = chat.service.readings_wanted(chat.user.user_id).values()
+    event = DocumentsRead((DocumentRead(ID_FRONT, sha, READ_ID[ID_FRONT]),))
+    first = chat.send(event, key="read:once")
+    assert len(first) == 1
+    assert len(chat.send(event, key="read:once")) <= 1  # at most the reply still unsent
+    assert chat.delivered == []
+
+
+def test_a_reading_keeps_what_the_applicants_last_message_left_pending(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.text("王 芳 是 我 的 名 字 吗 ？")  # a question or an answer? the bot asks
+    pending = (chat.applicant.pending_action, chat.applicant.pending_text)
+    chat.documents_read(READ_ID)
+    assert (chat.applicant.pending_action, chat.applicant.pending_text) == pending
+
+
+def test_a_submitted_application_takes_no_proposal(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    ((_key, sha),) = chat.service.readings_wanted(chat.user.user_id).values()
+    chat.documents_read(READ_ID)
+    chat.tap("提交申请")
+    before = chat.applicant
+    event = DocumentsRead((DocumentRead(ID_FRONT, sha, READ_ID[ID_FRONT]),))
+    assert chat.send(event, key="read:late") == []
+    assert chat.applicant == before
+
+
+# -- the reading's side: what the core is told -----------------------------------------------
+
+
+def test_every_answer_the_flow_lets_a_photo_fill_has_a_field_read_for_it() -> None:
+    plan = load_spec(DIALOGS).reading
+    assert plan is not None
+    wanted = {(slot, step) for slot, steps in plan.fills.items() for step in steps}
+    assert wanted <= set(FIELDS)
+
+
+def test_a_photo_of_the_other_side_gives_nothing_and_no_text_is_told() -> None:
+    back_as_front = Reading(ID_FRONT, READ, looks_like=ID_BACK, name="王芳", id_number=VALID_ID)
+    assert document_read(back_as_front, "s", ("full_name", "id_number")).values == {}
+    blank = Reading(ID_FRONT, NO_TEXT)
+    assert document_read(blank, "s", ("full_name",)).unreadable
+    licence = Reading(BUSINESS_LICENSE, READ, company_name="甲公司", uscc_from_qr=VALID_USCC)
+    assert document_read(licence, "s", ("company_name", "uscc")).values == {
+        "company_name": "甲公司",
+        "uscc": VALID_USCC,
+    }
+
+
+def test_the_same_photos_make_the_same_delivery_key() -> None:
+    wanted = {ID_FRONT: ("k1", "a" * 64), BUSINESS_LICENSE: ("k2", "b" * 64)}
+    assert delivery_key(7, wanted) == delivery_key(7, dict(reversed(wanted.items())))
+    assert delivery_key(7, wanted) != delivery_key(8, wanted)
+    assert len(delivery_key(2**62, wanted)) <= 128
+
+
+# -- dialogs/flow.yaml's reading section --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ("reading: {order: [phone]}", "reading.order: must list every step id exactly once"),
+        (
+            "reading: {order: [id_card, id_type, phone, passport_page, full_name, id_number, "
+            "business_license, company_name, uscc, daily_call_volume, tax_registration]}",
+            "id_card must come after id_type",
+        ),
+        ("reading: {assume: {phone: x}}", "reading.assume.phone"),
+        ("reading: {fills: {selfie: [full_name]}}", "reading.fills.selfie"),
+        ("reading: {fills: {id_front: [id_type]}}", "must list text steps"),
+    ],
+)
+def test_a_wrong_reading_section_is_named(tmp_path: Path, section: str, problem: str) -> None:
+    dialogs = tmp_path / "dialogs"
+    dialogs.mkdir()
+    (dialogs / "reasons.yaml").write_bytes((DIALOGS / "reasons.yaml").read_bytes())
+    text = (DIALOGS / "flow.yaml").read_text(encoding="utf-8")
+    head, _, rest = text.partition("\nreading:")
+    tail = rest[rest.index("\n# Files accepted") :]
+    flow = f"{head}\n{section}\n{tail}"
+    if "order" not in section:
+        order = rest[rest.index("order:") : rest.index("assume:")]
+        flow = flow.replace("reading: {", "reading: {" + order.replace("\n", " ").strip() + ", ")
+    (dialogs / "flow.yaml").write_text(flow, encoding="utf-8")
+    with pytest.raises(ContentError, match=problem.replace(".", r"\.")):
+        load_spec(dialogs)
+
+
+class RecordingService:
+    """The service's side a PrefillReader uses, recording what it is handed."""
+
+    def __init__(self) -> None:
+        self.spec = load_spec(DIALOGS).for_reading()
+        self.documents = self
+        self.handled: list[Incoming] = []
+
+    def readings_wanted(self, user_id: int) -> dict[str, tuple[str, str]]:
+        return {ID_FRONT: (f"key-{user_id}", "a" * 64)}
+
+    def read(self, storage_key: str) -> bytes:
+        return storage_key.encode()
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        self.handled.append(incoming)
+        return [Reply("prefill_proposal", incoming.user.chat_id, "zh")]
+
+
+def test_an_applicant_has_one_reading_at_a_time_however_many_photos_they_send(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    reads: list[list[str]] = []
+
+    def read_all(sources: list[tuple[str, bytes]]) -> list[Reading]:
+        reads.append([kind for kind, _source in sources])
+        started.set()
+        release.wait(10)
+        return [Reading(ID_FRONT, READ, name="王芳", id_number=VALID_ID)]
+
+    monkeypatch.setattr("cardbot.reading.prefill.read_all", read_all)
+    service = RecordingService()
+    reader = PrefillReader(service)  # type: ignore[arg-type]
+    user = UserRef(5, 5)
+    first: list[list[Reply]] = []
+    worker = threading.Thread(target=lambda: first.append(reader.read_and_propose(user)))
+    worker.start()
+    assert started.wait(10)
+    for _upload in range(19):  # more photos while the first is being read
+        assert reader.read_and_propose(user) == []
+    release.set()
+    worker.join(10)
+    assert len(reads) == 2  # the first, and one more round for all the later uploads
+    assert len(first[0]) == 2 and len(service.handled) == 2
+    assert service.handled[0].event == DocumentsRead(
+        (DocumentRead(ID_FRONT, "a" * 64, {"full_name": "王芳", "id_number": VALID_ID}),)
+    )
+    assert reader.read_and_propose(UserRef(6, 6)) != []  # others are not held up by it
