@@ -376,12 +376,15 @@ def _chat(settings: Settings, lang: str | None, user_id: int) -> int:
 
     runtime = build_runtime(settings)
     try:
+        core = runtime.terminal_core()
+        reader = runtime.prefill_reader(core.handle)
         chat = ConsoleChat(
-            runtime.terminal_core(),
+            core,
             runtime.renderer,
             sys.stdout,
             user_id=user_id,
             language_code=lang,
+            after_upload=reader.read_and_propose if reader is not None else None,
         )
         chat.run(sys.stdin)
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,9 @@ from cardbot.storage.database import DatabaseDocumentStore
 from cardbot.storage.encrypted import DocumentKeyError, EncryptedDocumentStore
 from cardbot.storage.keys import load_or_create_key
 
+if TYPE_CHECKING:  # reading is imported only where documents are read
+    from cardbot.reading.prefill import Handle, PrefillReader
+
 CORE_WORKERS = 8
 
 
@@ -67,6 +71,15 @@ class Runtime:
     def terminal_core(self) -> ShownAtOnce:
         """The service as the terminal chat uses it (replies printed at once, not queued)."""
         return ShownAtOnce(self.service, self.replies)
+
+    def prefill_reader(self, handle: Handle | None = None) -> PrefillReader | None:
+        """What reads an applicant's photos after their upload to propose the answers on them
+        (through `handle`, the service's by default); None when documents are not read."""
+        if self.settings.ocr == "off" or not self.service.spec.fills:
+            return None
+        from cardbot.reading.prefill import PrefillReader
+
+        return PrefillReader(self.service, handle)
 
     def close(self) -> None:
         """Release database connections and the worker threads."""
@@ -180,6 +193,8 @@ def build_runtime(
     schema up to date and build the conversation service."""
     content = content or load_content(settings)
     spec, renderer = content.spec, content.renderer
+    if settings.ocr != "off":  # documents first, and what is read from them proposed
+        spec = spec.for_reading()
     settings.ensure_data_dir()
     key = load_or_create_key(settings.data_dir, settings.secret_key)
     if migrate:

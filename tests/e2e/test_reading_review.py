@@ -44,14 +44,16 @@ async def test_reviewers_see_what_the_photos_say_against_the_answers(
     licence_photo = sample("business_license", "clear", seed=4)
     person = Person(api, FakeUser(950, "R", language_code="zh-hans"))
     await person.begin("小微")
-    await person.say("欧阳娜娜")  # not the name on the card
-    await person.tap("居民身份证")
-    await person.say(front.truth.id_number)
     await person.say(VALID_PHONE)
+    await person.album([front.image, back.image])
+    await person.replies(1)  # what was read off the ID card, proposed
+    await person.say("欧阳娜娜")  # typed instead: not the name on the card
+    await person.tap("对，就是这些")  # the ID number read
+    await person.photo(licence_photo.image)
+    await person.replies(1)  # the licence's name and code, proposed
+    await person.tap("自己输入")
     await person.say(licence_photo.truth.company_name)
     await person.say(VALID_USCC)  # not the code on the licence
-    await person.album([front.image, back.image])
-    await person.photo(licence_photo.image)
     await person.tap("跳过")
     await person.tap("确认提交")
     card = await api.next_message(REVIEW.id, timeout=15)

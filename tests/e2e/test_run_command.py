@@ -32,6 +32,8 @@ async def start_process(
             "CARDBOT_BOT_API_URL": api.base_url,
             "CARDBOT_DATA_DIR": str(workdir / "data"),
             "CARDBOT_DIALOGS_DIR": str(DIALOGS),
+            # These tests play the typed flow (reading documents first is test_prefill's).
+            "CARDBOT_OCR": "off",
         }
         | overrides
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_cli import run_cardbot
-from tests.support import files
+from tests.support import files, synthetic_documents
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
 from tests.support.transcript import shown_problems
 
@@ -60,4 +60,26 @@ def test_an_enterprise_application_in_the_terminal_reads_right(
     assert result.returncode == 0, result.stderr
     assert "DX-" in result.stdout
     assert f"file not found: {tmp_path / 'missing.jpg'}" in result.stdout
+    assert screen(result.stdout) == []
+
+
+@synthetic_documents.needs_fonts
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_terminal_reads_the_id_card_and_one_button_confirms_and_submits(
+    tmp_path: Path, lang: str
+) -> None:
+    pytest.importorskip("rapidocr_onnxruntime", reason="the OCR extra is not installed")
+    front_sample, back_sample = synthetic_documents.id_card("clear", seed=5)
+    front, back = tmp_path / "front.jpg", tmp_path / "back.jpg"
+    front.write_bytes(front_sample.image)
+    back.write_bytes(back_sample.image)
+    lines = ["/start", "#1", "#3", VALID_PHONE, f"{front} {back}", "#1", "/status"]
+    result = run_cardbot(
+        ["chat", "--lang", lang], tmp_path, "\n".join(lines) + "\n", CARDBOT_OCR="on"
+    )
+    assert result.returncode == 0, result.stderr
+    name = front_sample.truth.name
+    read = "读到" if lang == "zh" else "Read from your"
+    assert read in result.stdout and name in result.stdout
+    assert "DX-" in result.stdout  # the tap on the proposal submitted it
     assert screen(result.stdout) == []

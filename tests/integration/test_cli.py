@@ -22,10 +22,15 @@ CARDBOT = [sys.executable, "-m", "cardbot"]
 
 
 def cardbot_environment(tmp_path: Path, **env: str) -> dict[str, str]:
-    """This process's environment without CARDBOT_* settings, data in `tmp_path`/data."""
+    """This process's environment without CARDBOT_* settings, data in `tmp_path`/data, and
+    documents not read (the typed flow) unless `env` says otherwise."""
     return (
         {k: v for k, v in os.environ.items() if not k.startswith("CARDBOT_")}
-        | {"CARDBOT_DATA_DIR": str(tmp_path / "data"), "CARDBOT_DIALOGS_DIR": str(DIALOGS)}
+        | {
+            "CARDBOT_DATA_DIR": str(tmp_path / "data"),
+            "CARDBOT_DIALOGS_DIR": str(DIALOGS),
+            "CARDBOT_OCR": "off",
+        }
         | env
     )
 

@@ -17,7 +17,7 @@ import shlex
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -113,8 +113,11 @@ class ConsoleChat:
         *,
         user_id: int = CONSOLE_USER_ID,
         language_code: str | None = None,
+        after_upload: Callable[[UserRef], Sequence[Reply]] | None = None,
     ) -> None:
         self.service = service
+        # Reads the photos just sent (waiting for it) and returns what the bot then says.
+        self.after_upload = after_upload
         self.renderer = renderer
         self.out = out
         self.user = UserRef(user_id=user_id, chat_id=user_id, language_code=language_code)
@@ -186,6 +189,9 @@ class ConsoleChat:
         group = uuid.uuid4().hex if len(words) > 1 else None
         for word in words:
             self._send_file(_path(word), group)
+        if self.after_upload is not None:
+            for reply in self.after_upload(self.user):
+                self.show(self.renderer.render(reply))
 
     def _say(self, line: str) -> None:
         """Print a line of the terminal's own (not from the bot)."""

@@ -43,6 +43,7 @@ from telegram.ext import (
 
 from cardbot.content.render import LANGUAGES, RenderedMessage
 from cardbot.content.telegram_html import split_message
+from cardbot.core.events import FileUpload, UserRef
 from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
 from cardbot.core.router import COMMANDS
@@ -113,6 +114,8 @@ class TelegramBridge:
         settings = runtime.settings
         self.flood = FloodGate(settings.flood_burst, settings.flood_per_second)
         self.limiter = SharedRateLimiter(send_ledger(runtime), paces_of(runtime), runtime.metrics)
+        self.prefill = runtime.prefill_reader()
+        self._reading: set[asyncio.Task[None]] = set()
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update: apply the event, acknowledge a button press, then send what
@@ -155,6 +158,8 @@ class TelegramBridge:
             else:
                 for toast in toasts:  # no button press to answer (a command): a plain message
                     await self.deliver(context.bot, toast)
+            if self.prefill is not None and isinstance(incoming.event, FileUpload):
+                self._read_soon(context.bot, incoming.user)
             # Chats in the order the replies first speak to them (a question handed to the
             # support group goes there before the applicant hears it went).
             chats = [*(r.chat_id for r in replies if not r.toast), incoming.user.chat_id]
@@ -164,6 +169,23 @@ class TelegramBridge:
                 shutil.rmtree(workdir, ignore_errors=True)
             if query is not None and not answered:
                 await self._answer(query, None)
+
+    def _read_soon(self, bot: Bot, user: UserRef) -> None:
+        """Read the applicant's new photos in the background, then send what the core
+        proposes from them; the conversation does not wait for it."""
+        task = asyncio.create_task(self._propose_from_photos(bot, user))
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
+
+    async def _propose_from_photos(self, bot: Bot, user: UserRef) -> None:
+        assert self.prefill is not None
+        try:
+            replies = await asyncio.to_thread(self.prefill.read_and_propose, user)
+        except Exception as exc:  # the database away: the applicant types, as without reading
+            log.warning("photos not read for a proposal: %s", exc.__class__.__name__)
+            return
+        if replies and not self.runtime.closed:
+            await self.flush(bot, [user.chat_id])
 
     async def _slow_down_floods(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Make a user who sends too fast wait their turn, telling them once per flood."""
