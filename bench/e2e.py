@@ -99,9 +99,10 @@ def peak_rss_mb(pid: int) -> float:
 
 @contextlib.asynccontextmanager
 async def bot_process(
-    kind: str, api: BotApiStandIn, workdir: Path, database_url: str
+    kind: str, api: BotApiStandIn, workdir: Path, database_url: str, *, ocr: str = "off"
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Start cardbot or the bare bot against the stand-in; stop it with SIGTERM afterwards."""
+    """Start cardbot or the bare bot against the stand-in; stop it with SIGTERM afterwards
+    (cardbot reads documents only with `ocr` "on")."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CARDBOT_", "BENCH_"))}
     if kind == "cardbot":
         command = [sys.executable, "-m", "cardbot", "run"]
@@ -118,6 +119,9 @@ async def bot_process(
             "CARDBOT_MESSAGES_PER_SECOND": "10000",
             "CARDBOT_PRIVATE_CHAT_BURST": "100",
             "CARDBOT_GROUP_MESSAGES_PER_MINUTE": "1000",
+            # Off: the typed flow, as before documents were read, which the traffic types
+            # (with reading on, the documents come first and their answers are proposed).
+            "CARDBOT_OCR": ocr,
         }
     else:
         command = [sys.executable, str(ROOT / "bench" / "bare_bot.py")]
