@@ -174,14 +174,18 @@ class Harness:
         return self.send(FileUpload(IncomingFile(path, len(data), name, None, group)))
 
     def documents_read(
-        self, values: dict[str, dict[str, str]], *, unreadable: bool = False
+        self,
+        values: dict[str, dict[str, str]],
+        *,
+        unreadable: bool = False,
+        blurry: bool = False,
     ) -> list[RenderedMessage]:
         """Hand the core what reading found on the stored photos the core wants read, as the
         reading job does after an upload (slot → step → text; a slot not given: nothing)."""
         wanted = self.service.readings_wanted(self.user.user_id)
         event = DocumentsRead(
             tuple(
-                DocumentRead(slot, sha256, values.get(slot, {}), unreadable)
+                DocumentRead(slot, sha256, values.get(slot, {}), unreadable, blurry)
                 for slot, (_key, sha256) in wanted.items()
             )
         )

@@ -137,14 +137,18 @@ class Play:
         return self._act(shown, FileUpload(incoming))
 
     def photos_read(
-        self, values: dict[str, dict[str, str]], *, unreadable: bool = False
+        self,
+        values: dict[str, dict[str, str]],
+        *,
+        unreadable: bool = False,
+        blurry: bool = False,
     ) -> list[RenderedMessage]:
         """Hand the core what reading found on the actor's photos it wants read, as the
         reading job does after an upload (slot → step → text read; a slot not given: none)."""
         wanted = self.chat.service.readings_wanted(self._actor().user.user_id)
         event = DocumentsRead(
             tuple(
-                DocumentRead(slot, sha256, values.get(slot, {}), unreadable)
+                DocumentRead(slot, sha256, values.get(slot, {}), unreadable, blurry)
                 for slot, (_key, sha256) in wanted.items()
             )
         )
@@ -152,7 +156,8 @@ class Play:
             f"{slot}: " + (", ".join(f"{k} {v}" for k, v in values.get(slot, {}).items()) or "-")
             for slot in wanted
         )
-        return self._act("", event, line=f"🔎 the photos are read ({found or 'none wanted'})")
+        how = " · no text" * unreadable + " · blurry" * blurry
+        return self._act("", event, line=f"🔎 the photos are read ({found or 'none wanted'}{how})")
 
     def edit(self, text: str) -> list[RenderedMessage]:
         """Edit a message sent earlier (Telegram sends the edited text as a new update)."""

@@ -215,6 +215,16 @@ def test_a_photo_with_no_text_asks_for_typing_or_a_sharper_photo(chat: Harness) 
     assert "不够清晰" in chat.last.text  # type: ignore[union-attr]
     assert "nav:back:full_name" in chat.buttons
     assert chat.service.readings_wanted(chat.user.user_id) == {}  # not read again
+    assert chat.db.tally[(chat.clock.now().date(), "problem", "unreadable_text", "id_card")] == 1
+
+
+def test_a_blurry_photo_asks_for_a_sharp_one_and_is_counted(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.documents_read({}, unreadable=True, blurry=True)
+    assert "太模糊" in chat.last.text  # type: ignore[union-attr]
+    assert chat.db.tally[(chat.clock.now().date(), "problem", "image_blurry", "id_card")] == 1
 
 
 def test_a_reading_delivered_twice_is_applied_once(chat: Harness) -> None:
@@ -267,6 +277,9 @@ def test_a_photo_of_the_other_side_gives_nothing_and_no_text_is_told() -> None:
     assert document_read(back_as_front, "s", ("full_name", "id_number")).values == {}
     blank = Reading(ID_FRONT, NO_TEXT)
     assert document_read(blank, "s", ("full_name",)).unreadable
+    assert not document_read(blank, "s", ("full_name",)).blurry
+    blurred = Reading(ID_FRONT, NO_TEXT, image_blurry=True)
+    assert document_read(blurred, "s", ("full_name",)).blurry
     licence = Reading(BUSINESS_LICENSE, READ, company_name="甲公司", uscc_from_qr=VALID_USCC)
     assert document_read(licence, "s", ("company_name", "uscc")).values == {
         "company_name": "甲公司",

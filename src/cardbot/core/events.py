@@ -79,12 +79,14 @@ class GroupReply:
 @dataclass(frozen=True)
 class DocumentRead:
     """What reading one stored document photo found: `values` maps each answer it fills in
-    (a step id) to the text read; `unreadable` when no text at all could be found on it."""
+    (a step id) to the text read; `unreadable` when no text at all could be found on it,
+    `blurry` when the photo measured too blurry to read."""
 
     slot: str
     sha256: str
     values: Mapping[str, str] = field(default_factory=dict)
     unreadable: bool = False
+    blurry: bool = False
 
 
 @dataclass(frozen=True)

@@ -108,9 +108,7 @@ def _describe(spec: DialogSpec, app: Application, retention_days: int) -> dict[s
             for step in sorted(app.answers, key=lambda s: steps.index(s) if s in steps else 99)
         ],
         "proposed": [  # read from a photo, not yet confirmed (or typed instead)
-            {"step": step, "value": app.proposed[step]}
-            for step in steps
-            if app.proposed.get(step)
+            {"step": step, "value": app.proposed[step]} for step in steps if app.proposed.get(step)
         ],
         "documents": [
             {

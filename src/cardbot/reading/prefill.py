@@ -108,7 +108,13 @@ def document_read(reading: Reading, sha256: str, steps: tuple[str, ...]) -> Docu
             value = field(reading) if field is not None else None
             if value:
                 values[step_id] = value
-    return DocumentRead(reading.kind, sha256, values, unreadable=reading.status == NO_TEXT)
+    return DocumentRead(
+        reading.kind,
+        sha256,
+        values,
+        unreadable=reading.status == NO_TEXT,
+        blurry=reading.image_blurry,
+    )
 
 
 def delivery_key(user_id: int, wanted: Mapping[str, tuple[str, str]]) -> str:

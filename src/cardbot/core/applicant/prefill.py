@@ -15,7 +15,7 @@ from cardbot.core.applicant.proposals import (
 )
 from cardbot.core.applicant.submission import on_submit
 from cardbot.core.asking import step_buttons
-from cardbot.core.events import DocumentsRead
+from cardbot.core.events import DocumentRead, DocumentsRead
 from cardbot.core.flow import FlowModel
 from cardbot.core.model import Status
 from cardbot.core.turn import Turn
@@ -54,7 +54,7 @@ def on_documents_read(turn: Turn, event: DocumentsRead) -> None:
     if app is None or app.status not in OPEN or not turn.in_flow():
         return
     proposed: list[str] = []
-    unread: list[tuple[str, bool]] = []
+    unread: list[DocumentRead] = []
     for document in event.documents:
         stored = app.documents.get(document.slot)
         if stored is None or stored.sha256 != document.sha256:
@@ -65,15 +65,25 @@ def on_documents_read(turn: Turn, event: DocumentsRead) -> None:
             value = checked(turn, step_id, document.values.get(step_id))
             app.proposed[step_id] = DECLINED if value is None else value
             if value is None:
-                unread.append((document.slot, document.unreadable))
+                unread.append(document)
             else:
                 proposed.append(step_id)
+    for document in {d.slot: d for d in unread}.values():  # too poor to read: in the report
+        if document.blurry or document.unreadable:
+            code = "image_blurry" if document.blurry else "unreadable_text"
+            turn.trouble[("problem", code, _step_of(turn, document.slot))] += 1
     state = turn.state
     if state in proposed:
         turn.prompt()
-    elif unread and state in turn.spec.fills.get(unread[0][0], ()):
-        slot, unreadable = unread[0]
-        turn.say("prefill_unread", step_buttons(turn), slot=slot, unreadable=unreadable)
+    elif unread and state in turn.spec.fills.get(unread[0].slot, ()):
+        document = unread[0]
+        turn.say(
+            "prefill_unread",
+            step_buttons(turn),
+            slot=document.slot,
+            unreadable=document.unreadable,
+            blurry=document.blurry,
+        )
 
 
 def on_confirm(turn: Turn) -> bool:
@@ -105,3 +115,8 @@ def on_manual(turn: Turn) -> bool:
         turn.app.proposed[step_id] = DECLINED
     turn.prompt()
     return True
+
+
+def _step_of(turn: Turn, slot: str) -> str:
+    """The document step a slot belongs to."""
+    return next(step.id for step in turn.spec.steps.values() if slot in step.slots)
