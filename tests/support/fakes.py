@@ -7,7 +7,7 @@ import copy
 import dataclasses
 import itertools
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,6 +29,7 @@ from cardbot.core.model import (
     SupportTicket,
     UnansweredQuestion,
 )
+from cardbot.core.ports import Tally
 from cardbot.core.replies import Reply, decode_reply, encode_reply
 
 
@@ -245,7 +246,7 @@ class MemoryUnitOfWork:
         self._processed[key] = self.clock.now()
         return True
 
-    def add_tally(self, day: date, tally: Mapping[tuple[str, str, str], int]) -> None:
+    def add_tally(self, day: date, tally: Tally) -> None:
         def add() -> None:
             for (kind, key, detail), count in tally.items():
                 self.db.tally[(day, kind, key, detail)] += count

@@ -21,6 +21,10 @@ from cardbot.core.model import (
 )
 from cardbot.core.replies import Reply
 
+# What went wrong for applicants in one update, counted for the report:
+# (kind, key, detail) → how many.
+Tally = Mapping[tuple[str, str, str], int]
+
 
 class ConcurrentUpdateError(Exception):
     """Another worker changed the same applicant first; handle the event again."""
@@ -198,7 +202,7 @@ class UnitOfWork(ApplicationIndex, Protocol):
         """Record that the delivery `key` is handled; False if it was handled before."""
         ...
 
-    def add_tally(self, day: date, tally: Mapping[tuple[str, str, str], int]) -> None:
+    def add_tally(self, day: date, tally: Tally) -> None:
         """Add to the day's counts of applicants' trouble: (kind, key, detail) → how many."""
         ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from types import TracebackType
@@ -33,6 +33,7 @@ from cardbot.core.ports import (
     ReplyOutbox,
     RoleRepository,
     SupportRepository,
+    Tally,
 )
 from cardbot.db import applicant_rows
 from cardbot.db.erasure import wipe_deleted
@@ -111,7 +112,7 @@ class SqlUnitOfWork:
         values = {"key": key, "processed_at": self._clock.now()}
         return connection.execute(claim, values).first() is not None
 
-    def add_tally(self, day: date, tally: Mapping[tuple[str, str, str], int]) -> None:
+    def add_tally(self, day: date, tally: Tally) -> None:
         """Add to the day's counts of applicants' trouble (db/trouble_tally.py)."""
         add_tally(self.session.connection(), day, tally)
 

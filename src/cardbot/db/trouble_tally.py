@@ -4,16 +4,14 @@ in the transaction of the update that caused them, so a repeated delivery never 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from cardbot.core.ports import Tally
 from cardbot.db.models import TroubleTallyRow
 from cardbot.db.session import UPSERT_DIALECTS, dialect_insert
-
-Tally = Mapping[tuple[str, str, str], int]  # (kind, key, detail) → how many
 
 
 @functools.cache
