@@ -1,13 +1,15 @@
 """Reading at upload, end to end: how long after an album of the ID card the applicant gets the
-bot's answer and then the proposal of what was read, quiet and while another applicant floods
-the bot with photos; and the same answer with reading off, as the baseline in the same run.
+bot's answer and then the proposal of what was read, one applicant at a time and with every
+applicant sending their album at the same moment (the reading pool then has a queue); how long
+another applicant, only typing, waits for each answer meanwhile; and all of it with reading
+off, as the baseline in the same run.
 
     .venv/bin/python bench/prefill.py [--applicants N]
 
 `cardbot run` (SQLite) polls a local Bot API stand-in; each applicant sends /start, consents,
-chooses "individual", types a phone number and sends both sides of a synthetic ID card
-(tests/support/synthetic_documents.py, fixed seeds) as one album. Timings are reported, never
-asserted.
+chooses "individual", answers what the flow asks before the ID card and sends both sides of a
+synthetic ID card (tests/support/synthetic_documents.py, fixed seeds) as one album; the typist
+sends /status twice a second. Timings are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -24,14 +26,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser
 from tests.support.harness import VALID_ID, VALID_PHONE
 from tests.support.synthetic_documents import id_card
 
 from e2e import TOKEN, bot_process, cpu_seconds
-
-FLOOD_PHOTOS = 20
 
 
 @dataclass
@@ -92,10 +91,17 @@ async def begin(api: BotApiStandIn, user: FakeUser, reading: bool) -> None:
 
 
 async def apply_with_photos(
-    api: BotApiStandIn, user: FakeUser, seed: int, timings: Timings, reading: bool
+    api: BotApiStandIn,
+    user: FakeUser,
+    seed: int,
+    timings: Timings,
+    reading: bool,
+    *,
+    begun: bool = False,
 ) -> None:
     """Send the ID card as an album; time the answer and (reading) the proposal."""
-    await begin(api, user, reading)
+    if not begun:
+        await begin(api, user, reading)
     front, back = id_card("clear", seed=seed)
     before = len(api.messages_to(user.id))
     sent = time.monotonic()
@@ -109,17 +115,24 @@ async def apply_with_photos(
         timings.right += front.truth.name in text and front.truth.id_number[-4:] in text
 
 
-async def flood(api: BotApiStandIn, user: FakeUser) -> None:
-    """One applicant at the ID card's question sends twenty photos, one after another."""
-    await begin(api, user, reading=True)
-    for index in range(FLOOD_PHOTOS):
-        api.send_photo(user, files.photo(seed=1000 + index))
-        await asyncio.sleep(0.05)
+async def typist(
+    api: BotApiStandIn, user: FakeUser, reading: bool, stop: asyncio.Event, waits: list[float]
+) -> None:
+    """An applicant who only types (/status, twice a second) until `stop`; each wait timed."""
+    await begin(api, user, reading)
+    while not stop.is_set():
+        before = len(api.messages_to(user.id))
+        sent = time.monotonic()
+        api.send_text(user, "/status")
+        waits.append(1000 * (await until_messages(api, user, before + 1, 60) - sent))
+        await asyncio.sleep(0.5)
 
 
-async def run(ocr: str, applicants: int, flooded: bool) -> Timings:
-    """One `cardbot run`: a warm-up applicant, then the measured ones (one after another)."""
+async def run(ocr: str, applicants: int, together: bool) -> tuple[Timings, list[float]]:
+    """One `cardbot run`: a warm-up applicant, then the measured ones (one after another, or
+    all at once) while the typist types; the typist's waits are returned too."""
     timings = Timings()
+    typed: list[float] = []
     reading = ocr == "on"
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
@@ -132,17 +145,30 @@ async def run(ocr: str, applicants: int, flooded: bool) -> Timings:
         ):
             await apply_with_photos(api, FakeUser(90_000, "warm"), 99, Timings(), reading)
             cpu_before = cpu_seconds(process.pid)
-            flooding = (
-                asyncio.create_task(flood(api, FakeUser(90_001, "flood"))) if flooded else None
+            stop = asyncio.Event()
+            typing = asyncio.create_task(
+                typist(api, FakeUser(90_001, "typist"), reading, stop, typed)
             )
-            for index in range(applicants):
-                user = FakeUser(91_000 + index, f"A{index}", language_code="zh-hans")
-                await apply_with_photos(api, user, 10 + index, timings, reading)
-            if flooding is not None:
-                await flooding
+            users = [
+                FakeUser(91_000 + index, f"A{index}", language_code="zh-hans")
+                for index in range(applicants)
+            ]
+            if together:
+                await asyncio.gather(*(begin(api, user, reading) for user in users))
+                await asyncio.gather(
+                    *(
+                        apply_with_photos(api, user, 10 + i, timings, reading, begun=True)
+                        for i, user in enumerate(users)
+                    )
+                )
+            else:
+                for index, user in enumerate(users):
+                    await apply_with_photos(api, user, 10 + index, timings, reading)
+            stop.set()
+            await typing
             await api.wait_idle(quiet=1.0, timeout=120)
             timings.cpu_seconds = cpu_seconds(process.pid) - cpu_before
-    return timings
+    return timings, typed
 
 
 def main() -> None:
@@ -152,20 +178,22 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{'run':<34} {'n':>3} {'answer p50':>9} {'max':>8} {'proposal':>9} {'max':>9} "
-        f"{'right':>5} {'CPU s':>7}"
+        f"{'right':>5} {'CPU s':>7}   typist p50 / max ms"
     )
-    baseline = asyncio.run(run("off", args.applicants, flooded=False))
-    print(baseline.line("reading off (typed flow)"))
-    quiet = asyncio.run(run("on", args.applicants, flooded=False))
-    print(quiet.line("reading on"))
-    busy = asyncio.run(run("on", args.applicants, flooded=True))
-    print(busy.line(f"reading on, another sends {FLOOD_PHOTOS} photos"))
-    base = statistics.median(baseline.answer_ms)
-    print(
-        "answer to the album against reading off: "
-        f"{statistics.median(quiet.answer_ms) / base:.2f}× quiet, "
-        f"{statistics.median(busy.answer_ms) / base:.2f}× during the flood"
-    )
+    results = {}
+    for name, ocr, together in (
+        ("reading off, one at a time", "off", False),
+        ("reading on, one at a time", "on", False),
+        ("reading off, all at once", "off", True),
+        ("reading on, all at once", "on", True),
+    ):
+        timings, typed = asyncio.run(run(ocr, args.applicants, together))
+        results[name] = timings
+        print(timings.line(name) + f"   {statistics.median(typed):>6.0f} / {max(typed):.0f}")
+    for mode in ("one at a time", "all at once"):
+        base = statistics.median(results[f"reading off, {mode}"].answer_ms)
+        ratio = statistics.median(results[f"reading on, {mode}"].answer_ms) / base
+        print(f"answer to the album, reading on against off, {mode}: {ratio:.2f}×")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ class Runtime:
     message_refs: SqlMessageRefs
     sessions: sessionmaker[Session]
     metrics: Metrics = field(default_factory=Metrics)
+    readers: list[PrefillReader] = field(default_factory=list)
     closed: bool = False
 
     def terminal_core(self) -> ShownAtOnce:
@@ -79,11 +80,15 @@ class Runtime:
             return None
         from cardbot.reading.prefill import PrefillReader
 
-        return PrefillReader(self.service, handle)
+        reader = PrefillReader(self.service, handle)
+        self.readers.append(reader)
+        return reader
 
     def close(self) -> None:
         """Release database connections and the worker threads."""
         self.executor.shutdown(wait=True)
+        for reader in self.readers:  # before the pool: a reading waiting is dropped at once
+            reader.close()
         bounded_check.shutdown()  # the file-checking worker processes
         reading = sys.modules.get("cardbot.reading.pool")  # started only where documents are read
         if reading is not None:

@@ -233,10 +233,12 @@ def test_a_reading_delivered_twice_is_applied_once(chat: Harness) -> None:
     send_id_card(chat)
     ((_key, sha),) = chat.service.readings_wanted(chat.user.user_id).values()
     event = DocumentsRead((DocumentRead(ID_FRONT, sha, READ_ID[ID_FRONT]),))
-    first = chat.send(event, key="read:once")
-    assert len(first) == 1
-    assert len(chat.send(event, key="read:once")) <= 1  # at most the reply still unsent
+    chat.send(event, key="read:once")
+    assert [r.template for r in chat.sent] == ["prefill_proposal"]
+    after_first = chat.applicant
+    assert chat.send(event, key="read:once") == []  # already sent: nothing again
     assert chat.delivered == []
+    assert chat.applicant == after_first
 
 
 def test_a_reading_keeps_what_the_applicants_last_message_left_pending(chat: Harness) -> None:
@@ -287,10 +289,12 @@ def test_a_photo_of_the_other_side_gives_nothing_and_no_text_is_told() -> None:
     }
 
 
-def test_the_same_photos_make_the_same_delivery_key() -> None:
+def test_the_same_stored_uploads_make_the_same_delivery_key_a_new_upload_another() -> None:
     wanted = {ID_FRONT: ("k1", "a" * 64), BUSINESS_LICENSE: ("k2", "b" * 64)}
     assert delivery_key(7, wanted) == delivery_key(7, dict(reversed(wanted.items())))
     assert delivery_key(7, wanted) != delivery_key(8, wanted)
+    sent_again = {**wanted, ID_FRONT: ("k3", "a" * 64)}  # the same photo, stored anew
+    assert delivery_key(7, sent_again) != delivery_key(7, wanted)
     assert len(delivery_key(2**62, wanted)) <= 128
 
 
@@ -376,3 +380,164 @@ def test_an_applicant_has_one_reading_at_a_time_however_many_photos_they_send(
         (DocumentRead(ID_FRONT, "a" * 64, {"full_name": "王芳", "id_number": VALID_ID}),)
     )
     assert reader.read_and_propose(UserRef(6, 6)) != []  # others are not held up by it
+
+
+# -- what the review of this change found --------------------------------------------------------
+
+
+def proposal_buttons(chat: Harness) -> dict[str, str]:
+    """The confirm and type-instead buttons of the last message, by action."""
+    return {data.split(":")[1]: data for data in chat.buttons if data.startswith("nav:")}
+
+
+def test_an_older_proposals_button_cannot_confirm_or_submit_a_newer_one(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.documents_read({ID_FRONT: {"full_name": "王芳"}})  # the number not read
+    old = proposal_buttons(chat)["prefill"]
+    chat.upload(files.photo(seed=30))  # by mistake: refused, the proposal keeps its buttons
+    chat.press("nav:back:full_name")
+    send_id_card(chat, seeds=(31, 32))
+    chat.documents_read({ID_FRONT: {"full_name": "王小芳", "id_number": VALID_ID}})
+    new = proposal_buttons(chat)["prefill"]
+    assert "提交申请" in chat.last.text  # type: ignore[union-attr]
+    before = chat.applicant
+    assert chat.press(old)[0].text.startswith("这个按钮")  # stale: nothing confirmed
+    assert chat.applicant == before
+    chat.press(new)
+    app = chat.applicant.application
+    assert app is not None and app.status == Status.SUBMITTED
+    assert app.answers["full_name"] == "王小芳"
+
+
+def test_confirm_and_type_instead_forged_anywhere_else_change_nothing(chat: Harness) -> None:
+    for data in ("nav:prefill:new", "nav:manual:consent:x", "nav:prefill:category:0"):
+        assert chat.press(data)[0].text  # refused kindly, no error
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.documents_read(READ_ID)
+    before = chat.applicant
+    for data in ("nav:prefill:full_name", "nav:prefill:full_name:00000000", "nav:manual:id_card"):
+        assert chat.press(data)[0].text.startswith("这个按钮")
+    assert chat.applicant == before
+
+
+def reader_reading(
+    monkeypatch: pytest.MonkeyPatch, chat: Harness, found: dict[str, Reading]
+) -> list[list[str]]:
+    """A PrefillReader on the harness's core whose pool finds `found` (by slot); returns the
+    list of readings asked for, as it grows."""
+    asked: list[list[str]] = []
+
+    def read_all(sources: list[tuple[str, bytes]]) -> list[Reading]:
+        asked.append([slot for slot, _source in sources])
+        return [found.get(slot, Reading(slot, NO_TEXT)) for slot, _source in sources]
+
+    monkeypatch.setattr("cardbot.reading.prefill.read_all", read_all)
+    return asked
+
+
+FRONT_READ = Reading(ID_FRONT, READ, name="王芳", id_number=VALID_ID)
+
+
+def test_the_same_photo_sent_again_is_read_and_proposed_again(
+    chat: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = reader_reading(monkeypatch, chat, {ID_FRONT: FRONT_READ})
+    reader = PrefillReader(chat.service)
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    replies = reader.read_and_propose(chat.user)
+    assert [r.template for r in replies] == ["prefill_proposal"]
+    chat.last = chat.renderer.render(replies[-1])
+    chat.tap("自己输入")
+    chat.press("nav:back:full_name")
+    send_id_card(chat)  # the very same photos, stored again
+    replies = reader.read_and_propose(chat.user)
+    assert len(asked) == 2 and [r.template for r in replies] == ["prefill_proposal"]
+    reader.close()
+
+
+def test_after_a_switch_to_the_passport_only_the_passport_is_read_and_proposed(
+    chat: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passport = Reading(PASSPORT, READ, passport_name="WANG FANG", passport_number="E12345678")
+    asked = reader_reading(monkeypatch, chat, {ID_FRONT: FRONT_READ, PASSPORT: passport})
+    reader = PrefillReader(chat.service)
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    reader.read_and_propose(chat.user)  # the ID card's name and number proposed
+    chat.press("nav:back:full_name")
+    chat.press("pick:id_type:passport")
+    assert chat.applicant.application.proposed == {}  # type: ignore[union-attr]
+    chat.upload(files.photo(seed=40))
+    reader.read_and_propose(chat.user)
+    assert asked[-1] == [PASSPORT]
+    chat.command("summary")
+    chat.press("nav:continue")
+    assert "WANG FANG" in chat.last.text and "E1*****78" in chat.last.text  # type: ignore[union-attr]
+    reader.close()
+
+
+def test_a_later_upload_during_the_last_rounds_decision_is_still_read(
+    chat: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = reader_reading(monkeypatch, chat, {})
+    reader = PrefillReader(chat.service)
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+
+    class UploadAfterRelease:
+        """The reader's lock; once, right after the round decides to stop, another upload
+        asks for a reading (what a second thread would do at that moment)."""
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.releases = 0
+
+        def __enter__(self) -> None:
+            self.lock.acquire()
+
+        def __exit__(self, *_exc: object) -> None:
+            self.lock.release()
+            self.releases += 1
+            if self.releases == 2:  # the first round's decision: a new photo comes
+                chat.press("nav:back:full_name")
+                send_id_card(chat, seeds=(50, 51))
+                reader.read_and_propose(chat.user)
+
+    reader._lock = UploadAfterRelease()  # type: ignore[assignment]
+    reader.read_and_propose(chat.user)
+    assert len(asked) == 2
+    reader.close()
+
+
+def test_a_reading_for_someone_who_erased_everything_meanwhile_stores_nothing(
+    chat: Harness,
+) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    ((_key, sha),) = chat.service.readings_wanted(chat.user.user_id).values()
+    chat.command("delete")
+    chat.tap("全部删除")
+    event = DocumentsRead((DocumentRead(ID_FRONT, sha, READ_ID[ID_FRONT]),))
+    assert chat.send(event, key="read:after-delete") == []
+    assert chat.db.applicants == {} or chat.user.user_id not in chat.db.applicants
+
+
+def test_with_reading_switched_off_stored_proposals_are_not_shown(tmp_path: Path) -> None:
+    reading = Harness(tmp_path, reading=True)
+    reading.start_as("individual")
+    reading.text(VALID_PHONE)
+    send_id_card(reading)
+    reading.documents_read(READ_ID)
+    typed = Harness(tmp_path, db=reading.db, documents=reading.documents)  # restarted, off
+    typed.command("start")
+    assert typed.state == "full_name"
+    assert "王芳" not in typed.last.text and "nav:prefill" not in str(typed.buttons)  # type: ignore[union-attr]

@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from cardbot.core import flow as states
-from cardbot.core.applicant.proposals import completes, shown_proposal, sources
+from cardbot.core.applicant.proposals import (
+    completes,
+    confirmation_token,
+    shown_proposal,
+    sources,
+)
 from cardbot.core.replies import Button
 from cardbot.core.spec import Step
 from cardbot.core.turn import Turn
@@ -100,10 +105,11 @@ def ask_to_confirm(turn: Turn, steps: list[str]) -> None:
     application when it completes it) or typed instead."""
     app = turn.app
     submits = completes(turn, steps)
+    token = confirmation_token(turn, steps, submits)
     confirm = "button.prefill_submit" if submits else "button.prefill_yes"
     buttons = (
-        (Button(confirm, turn.step_data("prefill")),),
-        (Button("button.prefill_manual", turn.step_data("manual")),),
+        (Button(confirm, f"{turn.step_data('prefill')}:{token}"),),
+        (Button("button.prefill_manual", f"{turn.step_data('manual')}:{token}"),),
         *step_buttons(turn),
     )
     context: dict[str, Any] = {

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from cardbot.core.applicant.outcome import announce
 from cardbot.core.applicant.prefill import readings_wanted
 from cardbot.core.dependencies import Dependencies
-from cardbot.core.events import GroupReply, Incoming, UserRef
+from cardbot.core.events import DocumentsRead, GroupReply, Incoming, UserRef
 from cardbot.core.faq_service import FaqService
 from cardbot.core.flow import FlowMachine, FlowModel
 from cardbot.core.languages import DEFAULT_LANGUAGE, language_for
@@ -153,9 +153,10 @@ class ConversationService:
             with self.unit_of_work() as uow:
                 if not uow.claim_update(incoming.key):
                     return uow.messages.pending_for(incoming.key)
-                applicant = uow.load_applicant(incoming.user.user_id) or _new_applicant(
-                    incoming.user
-                )
+                applicant = uow.load_applicant(incoming.user.user_id)
+                if applicant is None and isinstance(event, DocumentsRead):
+                    return []  # read for someone who erased everything meanwhile: forget it
+                applicant = applicant or _new_applicant(incoming.user)
                 applicant.chat_id = incoming.user.chat_id
                 turn = self.new_turn(applicant, uow)
                 route(turn, event)

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cardbot.core.events import DocumentRead, DocumentsRead, Incoming, UserRef
@@ -38,14 +39,20 @@ class PrefillReader:
 
     One reading at a time per applicant: an upload while their photos are being read asks for
     one more round afterwards (with the photos then stored), so an applicant sending twenty
-    photos queues at most one reading ahead of everyone else's in the pool."""
+    photos queues at most one reading ahead of everyone else's in the pool. Readings wait in
+    threads of their own (`executor`), never in those the bot sends and stores updates with.
+    """
 
-    def __init__(self, service: ConversationService, handle: Handle | None = None) -> None:
+    def __init__(
+        self, service: ConversationService, handle: Handle | None = None, threads: int = 4
+    ) -> None:
         self.service = service
         self.handle = handle or service.handle
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="cardbot-prefill")
         self._reading: set[int] = set()
         self._again: set[int] = set()
         self._lock = threading.Lock()
+        self._closed = False
 
     def read_and_propose(self, user: UserRef) -> list[Reply]:
         """Read the applicant's photos that can fill in answers they still owe (waiting for
@@ -60,22 +67,29 @@ class PrefillReader:
         try:
             while True:
                 replies += self._read_once(user)
-                with self._lock:
+                with self._lock:  # decided and released together: no later upload is lost
                     if user.user_id not in self._again:
-                        break
+                        self._reading.discard(user.user_id)
+                        return replies
                     self._again.discard(user.user_id)
-        finally:
+        except BaseException:
             with self._lock:
                 self._reading.discard(user.user_id)
                 self._again.discard(user.user_id)
-        return replies
+            raise
+
+    def close(self) -> None:
+        """Stop taking readings; those waiting are dropped (the applicant types instead), and
+        one finishing is not applied."""
+        self._closed = True
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
     def _read_once(self, user: UserRef) -> list[Reply]:
         wanted = self.service.readings_wanted(user.user_id)
         if not wanted:
             return []
         event = self._read(wanted)
-        if not event.documents:
+        if not event.documents or self._closed:
             return []
         return self.handle(Incoming(delivery_key(user.user_id, wanted), user, event))
 
@@ -118,6 +132,7 @@ def document_read(reading: Reading, sha256: str, steps: tuple[str, ...]) -> Docu
 
 
 def delivery_key(user_id: int, wanted: Mapping[str, tuple[str, str]]) -> str:
-    """The event's key: the same photos read again make the same event, applied once."""
-    photos = "|".join(f"{slot}:{sha256}" for slot, (_key, sha256) in sorted(wanted.items()))
-    return f"read:{user_id}:{hashlib.sha256(photos.encode()).hexdigest()[:32]}"
+    """The event's key: the same stored uploads read again make the same event, applied once
+    (a photo sent again is stored again, under a new key, and read afresh)."""
+    uploads = "|".join(f"{slot}:{key}" for slot, (key, _sha256) in sorted(wanted.items()))
+    return f"read:{user_id}:{hashlib.sha256(uploads.encode()).hexdigest()[:32]}"

@@ -43,7 +43,7 @@ from telegram.ext import (
 
 from cardbot.content.render import LANGUAGES, RenderedMessage
 from cardbot.content.telegram_html import split_message
-from cardbot.core.events import FileUpload, UserRef
+from cardbot.core.events import ButtonPress, Event, FileUpload, UserRef
 from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
 from cardbot.core.router import COMMANDS
@@ -158,7 +158,7 @@ class TelegramBridge:
             else:
                 for toast in toasts:  # no button press to answer (a command): a plain message
                     await self.deliver(context.bot, toast)
-            if self.prefill is not None and isinstance(incoming.event, FileUpload):
+            if self.prefill is not None and may_bring_photos_to_read(incoming.event):
                 self._read_soon(context.bot, incoming.user)
             # Chats in the order the replies first speak to them (a question handed to the
             # support group goes there before the applicant hears it went).
@@ -178,9 +178,13 @@ class TelegramBridge:
         task.add_done_callback(self._reading.discard)
 
     async def _propose_from_photos(self, bot: Bot, user: UserRef) -> None:
-        assert self.prefill is not None
+        reader = self.prefill
+        assert reader is not None
         try:
-            replies = await asyncio.to_thread(self.prefill.read_and_propose, user)
+            loop = asyncio.get_running_loop()
+            replies = await loop.run_in_executor(reader.executor, reader.read_and_propose, user)
+        except RuntimeError:  # stopping: the reading threads no longer take work
+            return
         except Exception as exc:  # the database away: the applicant types, as without reading
             log.warning("photos not read for a proposal: %s", exc.__class__.__name__)
             return
@@ -505,6 +509,14 @@ def paces_of(runtime: Runtime) -> Paces:
         settings.messages_per_second,
         settings.private_chat_burst,
         settings.group_messages_per_minute,
+    )
+
+
+def may_bring_photos_to_read(event: Event) -> bool:
+    """True for an upload, and for a choice that may make a stored photo the one asked for
+    (a passport chosen instead of the ID card, or the other way round)."""
+    return isinstance(event, FileUpload) or (
+        isinstance(event, ButtonPress) and event.data.startswith("pick:")
     )
 
 

@@ -3,6 +3,7 @@ and stored, then the next question."""
 
 from __future__ import annotations
 
+from cardbot.core.applicant.proposals import forget_other_documents
 from cardbot.core.asking import prompt
 from cardbot.core.faq_service import looks_like_question
 from cardbot.core.model import Application
@@ -40,6 +41,7 @@ def on_category(turn: Turn, category: str) -> bool:
     for step_id, value in turn.spec.assumed.items():  # the document step offers the others
         if turn.model.applies(step_id) and step_id not in turn.app.answers:
             turn.app.answers[step_id] = value
+    forget_other_documents(turn)
     turn.fire("advance")
     prompt(turn)
     return True
@@ -60,6 +62,7 @@ def on_pick(turn: Turn, value: str) -> bool:
     if step is None or (turn.state != step_id and not switching) or choice not in step.choices:
         return False
     set_answer(turn, step_id, choice)
+    forget_other_documents(turn)
     turn.fire("advance")
     prompt(turn)
     return True

@@ -75,6 +75,7 @@ def on_nav(turn: Turn, value: str) -> bool:
     only there.
     """
     value, _, shown_at = value.partition(":")
+    shown_at, _, token = shown_at.partition(":")  # what a proposal's button showed
     state = turn.state
     if value in STEP_ACTIONS and shown_at != state:
         return False
@@ -111,9 +112,9 @@ def on_nav(turn: Turn, value: str) -> bool:
     elif value == "accept":
         return on_accept(turn)
     elif value == "prefill":
-        return on_confirm(turn)
+        return on_confirm(turn, token)
     elif value == "manual":
-        return on_manual(turn)
+        return on_manual(turn, token)
     elif value == "reapply":
         return on_reapply(turn)
     else:

@@ -10,6 +10,8 @@ from cardbot.core.applicant.proposals import (
     DECLINED,
     checked,
     completes,
+    confirmation_token,
+    live_slots,
     open_for_proposal,
     shown_proposal,
 )
@@ -26,18 +28,17 @@ OPEN = (Status.DRAFT, Status.RESUBMISSION_REQUESTED)
 
 def readings_wanted(model: FlowModel) -> dict[str, tuple[str, str]]:
     """The stored document photos worth reading now, as slot → (storage key, SHA-256): those
-    that can fill in an answer the applicant still owes and has no proposal for."""
+    of the steps asked that can fill in an answer still owed and not proposed yet."""
     app = model.application
     if app is None or app.status not in OPEN:
         return {}
     wanted: dict[str, tuple[str, str]] = {}
-    for slot, steps in model.spec.fills.items():
+    for slot in live_slots(model):
         document = app.documents.get(slot)
         if document is None or any(slot in model.spec.steps[s].slots for s in app.redo):
             continue  # not sent yet, or to be sent again
-        if any(
-            open_for_proposal(model, step_id) and step_id not in app.proposed for step_id in steps
-        ):
+        steps = model.spec.fills[slot]
+        if any(open_for_proposal(model, s) and s not in app.proposed for s in steps):
             wanted[slot] = (document.storage_key, document.sha256)
     return wanted
 
@@ -53,49 +54,49 @@ def on_documents_read(turn: Turn, event: DocumentsRead) -> None:
     app = turn.applicant.application
     if app is None or app.status not in OPEN or not turn.in_flow():
         return
+    live = live_slots(turn.model)
     proposed: list[str] = []
-    unread: list[DocumentRead] = []
+    unread: dict[str, DocumentRead] = {}
     for document in event.documents:
         stored = app.documents.get(document.slot)
-        if stored is None or stored.sha256 != document.sha256:
-            continue  # replaced or removed while it was being read
-        for step_id in turn.spec.fills.get(document.slot, ()):
+        if document.slot not in live or stored is None or stored.sha256 != document.sha256:
+            continue  # replaced, removed or no longer asked for while it was being read
+        for step_id in turn.spec.fills[document.slot]:
             if not open_for_proposal(turn.model, step_id) or step_id in app.proposed:
                 continue
             value = checked(turn, step_id, document.values.get(step_id))
             app.proposed[step_id] = DECLINED if value is None else value
             if value is None:
-                unread.append(document)
+                unread[document.slot] = document
             else:
                 proposed.append(step_id)
-    for document in {d.slot: d for d in unread}.values():  # too poor to read: in the report
+    for document in unread.values():  # a photo too poor to read: counted for the report
         if document.blurry or document.unreadable:
             code = "image_blurry" if document.blurry else "unreadable_text"
             turn.trouble[("problem", code, _step_of(turn, document.slot))] += 1
     state = turn.state
+    asked_now = [d for d in unread.values() if state in turn.spec.fills[d.slot]]
     if state in proposed:
         turn.prompt()
-    elif unread and state in turn.spec.fills.get(unread[0].slot, ()):
-        document = unread[0]
-        turn.say(
-            "prefill_unread",
-            step_buttons(turn),
-            slot=document.slot,
-            unreadable=document.unreadable,
-            blurry=document.blurry,
-        )
+    elif asked_now:
+        _say_unread(turn, asked_now[0])
 
 
-def on_confirm(turn: Turn) -> bool:
+def on_confirm(turn: Turn, token: str) -> bool:
     """Take the proposed answers shown with the current question (checked once more), then
-    ask the next question, or submit when they completed the application."""
+    ask the next question, or submit when they completed the application. Only the button
+    of the proposal shown now acts (its token names exactly what it showed)."""
     steps = shown_proposal(turn)
     if not steps:
         return False
     submits = completes(turn, steps)
+    if token != confirmation_token(turn, steps, submits):
+        return False
     for step_id in steps:
         value = checked(turn, step_id, turn.app.proposed.pop(step_id, None))
-        if value is not None:
+        if value is None:
+            turn.app.proposed[step_id] = DECLINED
+        else:
             set_answer(turn, step_id, value)
     turn.fire("advance")
     if submits and turn.model.is_complete():
@@ -105,16 +106,31 @@ def on_confirm(turn: Turn) -> bool:
     return True
 
 
-def on_manual(turn: Turn) -> bool:
+def on_manual(turn: Turn, token: str) -> bool:
     """Turn down the proposed answers shown with the current question (that photo is not
     proposed from again) and ask for it to be typed."""
     steps = shown_proposal(turn)
-    if not steps:
+    if not steps or token != confirmation_token(turn, steps, completes(turn, steps)):
         return False
     for step_id in steps:
         turn.app.proposed[step_id] = DECLINED
     turn.prompt()
     return True
+
+
+def _say_unread(turn: Turn, document: DocumentRead) -> None:
+    """Nothing usable was read for the question asked: say so, and how to send the photo
+    again (back, when the question just before is its document's)."""
+    steps = [step.id for step in turn.model.applicable_steps()]
+    index = steps.index(turn.state)
+    turn.say(
+        "prefill_unread",
+        step_buttons(turn),
+        slot=document.slot,
+        unreadable=document.unreadable,
+        blurry=document.blurry,
+        back_to_photo=index > 0 and steps[index - 1] == _step_of(turn, document.slot),
+    )
 
 
 def _step_of(turn: Turn, slot: str) -> str:

@@ -1,11 +1,14 @@
 """What was read from the document photos and waits for the applicant's confirmation: which
-proposed answers go with the current question, and whether confirming them completes the
-application. Pure questions about the turn; asking and confirming use them.
+proposed answers go with the current question, whether confirming them completes the
+application, and the token that ties a confirmation button to exactly what it showed. Pure
+questions about the turn (and one clean-up); asking and confirming use them.
 
 `Application.proposed` maps a step to the text read for it, or to "" once nothing usable was
 read for it or the applicant chose to type it: that photo is not read for it again."""
 
 from __future__ import annotations
+
+import hashlib
 
 from cardbot.core.flow import FlowModel
 from cardbot.core.turn import Turn
@@ -20,17 +23,34 @@ def open_for_proposal(model: FlowModel, step_id: str) -> bool:
     return model.applies(step_id) and model.pending(step_id) and model.editable(step_id)
 
 
+def live_slots(model: FlowModel) -> list[str]:
+    """The readable document slots of the steps asked of this applicant (not, say, the ID
+    card's once they chose a passport)."""
+    asked = {slot for step in model.applicable_steps() for slot in step.slots}
+    return [slot for slot in model.spec.fills if slot in asked]
+
+
+def usable(turn: Turn, step_id: str) -> bool:
+    """True when a value read for the step waits, is still owed, and passes its check now."""
+    value = turn.app.proposed.get(step_id)
+    return (
+        bool(value)
+        and open_for_proposal(turn.model, step_id)
+        and checked(turn, step_id, value) is not None
+    )
+
+
 def shown_proposal(turn: Turn) -> list[str]:
     """The proposed answers to show with the current question, in the flow's order: none
-    unless the question is one of them."""
-    app = turn.app
-    if not app.proposed.get(turn.state) or not open_for_proposal(turn.model, turn.state):
+    unless the question is one of them (and none when documents are not read)."""
+    if (
+        turn.applicant.application is None
+        or not turn.spec.fills
+        or turn.state not in turn.spec.steps
+        or not usable(turn, turn.state)
+    ):
         return []
-    return [
-        step.id
-        for step in turn.model.applicable_steps()
-        if app.proposed.get(step.id) and open_for_proposal(turn.model, step.id)
-    ]
+    return [step.id for step in turn.model.applicable_steps() if usable(turn, step.id)]
 
 
 def completes(turn: Turn, steps: list[str]) -> bool:
@@ -43,6 +63,13 @@ def completes(turn: Turn, steps: list[str]) -> bool:
         for step in turn.model.applicable_steps()
         if step.id not in steps
     )
+
+
+def confirmation_token(turn: Turn, steps: list[str], submits: bool) -> str:
+    """A short digest of the values shown and whether the tap submits: a button carries it,
+    so an older proposal's button cannot confirm (or submit) a newer one."""
+    shown = "|".join(f"{step}={turn.app.proposed[step]}" for step in steps)
+    return hashlib.sha256(f"{shown}|{submits}".encode()).hexdigest()[:8]
 
 
 def checked(turn: Turn, step_id: str, value: str | None) -> str | None:
@@ -58,6 +85,19 @@ def sources(turn: Turn, steps: list[str]) -> list[str]:
     """The document slots the proposed answers were read from."""
     return [
         slot
-        for slot, filled in turn.spec.fills.items()
-        if slot in turn.app.documents and any(s in filled for s in steps)
+        for slot in live_slots(turn.model)
+        if slot in turn.app.documents and any(s in turn.spec.fills[slot] for s in steps)
     ]
+
+
+def forget_other_documents(turn: Turn) -> None:
+    """Drop what was read for answers a photo no longer asked for fills in (the ID card's,
+    once a passport was chosen): the photo asked for now is read for them instead."""
+    app = turn.applicant.application
+    if app is None:
+        return
+    live = live_slots(turn.model)
+    for slot, steps in turn.spec.fills.items():
+        if slot not in live:
+            for step_id in steps:
+                app.proposed.pop(step_id, None)

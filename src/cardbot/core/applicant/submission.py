@@ -142,6 +142,7 @@ def cancel_application(turn: Turn) -> None:
     """Throw the draft away, documents included; a submitted application is withdrawn."""
     if turn.resubmitting():
         team = turn.service.review.team
+        turn.app.proposed.clear()  # nothing read is kept past the application's last step
         turn.replies += on_withdrawn(
             team, turn.uow, turn.app, turn.applicant.user_id, turn.today()
         )
