@@ -20,6 +20,19 @@ from cardbot.telegram.send_pace import Cell, State, give_back, hold_back, take, 
 NOW = func.extract("epoch", func.clock_timestamp())
 FORGET_EVERY = 1000  # takes
 
+# The scopes' rows, with the clock: read by an outer query, so once the rows are locked (read
+# beside the lock, it could be from before a wait for another worker's commit). Built once.
+_SCOPES = SendPaceRow.scope.in_(bindparam("scopes", expanding=True))
+_LOCKED = (
+    select(SendPaceRow.scope, SendPaceRow.state)
+    .where(_SCOPES)
+    .order_by(SendPaceRow.scope)
+    .with_for_update()
+    .subquery()
+)
+LOCK = select(_LOCKED.c.scope, _LOCKED.c.state, NOW).order_by(_LOCKED.c.scope)
+# A look that takes nothing (peek) locks nothing either.
+READ = select(SendPaceRow.scope, SendPaceRow.state, NOW).where(_SCOPES).order_by(SendPaceRow.scope)
 MOVE = (
     update(SendPaceRow)
     .where(SendPaceRow.scope == bindparam("key"))
@@ -95,13 +108,14 @@ class SqlSendLedger:
         *,
         commit: bool = True,
     ) -> None:
-        """Lock the cells' rows, let `change` update their states, write back what changed."""
+        """Lock the cells' rows, let `change` update their states, write back what changed
+        (without `commit`, a look that takes nothing: the rows are read, not locked)."""
         limits = {cell.scope: cell.limit for cell in cells}
         scopes = sorted(limits)
         while True:
             with self._engine.begin() as connection:
                 created = self._ensure(connection, scopes)
-                rows = self._lock(connection, scopes)
+                rows = self._rows(connection, scopes, lock=commit)
                 if len(rows) < len(scopes):
                     # Forgotten by another worker, or created by another thread of this one
                     # and not committed yet: create (or wait for) them, then lock them all.
@@ -122,20 +136,11 @@ class SqlSendLedger:
             return
 
     @staticmethod
-    def _lock(connection: Connection, scopes: Sequence[str]) -> list[tuple[str, str, float]]:
-        """Lock the scopes' rows in scope order; their states, and the clock once locked."""
-        locked = (
-            select(SendPaceRow.scope, SendPaceRow.state)
-            .where(SendPaceRow.scope.in_(scopes))
-            .order_by(SendPaceRow.scope)
-            .with_for_update()
-            .subquery()
-        )
-        # The clock is read by an outer query, so after the locks are held: read beside them,
-        # it could be from before a wait for another worker's commit.
-        rows = connection.execute(
-            select(locked.c.scope, locked.c.state, NOW).order_by(locked.c.scope)
-        )
+    def _rows(
+        connection: Connection, scopes: Sequence[str], *, lock: bool
+    ) -> list[tuple[str, str, float]]:
+        """The scopes' states in scope order (locked, if `lock`), and the clock once locked."""
+        rows = connection.execute(LOCK if lock else READ, {"scopes": list(scopes)})
         return [(scope, state, float(now)) for scope, state, now in rows]
 
     def _ensure(self, connection: Connection, scopes: Sequence[str]) -> list[str]:
