@@ -181,11 +181,20 @@ class Harness:
         blurry: bool = False,
     ) -> list[RenderedMessage]:
         """Hand the core what reading found on the stored photos the core wants read, as the
-        reading job does after an upload (slot → step → text; a slot not given: nothing)."""
+        reading job does after an upload (slot → step → text; a slot not given: nothing). A
+        photo read only to check it (the ID card's back) is clear; `unreadable` and `blurry`
+        describe the others."""
         wanted = self.service.readings_wanted(self.user.user_id)
+        fills = self.spec.fills
         event = DocumentsRead(
             tuple(
-                DocumentRead(slot, sha256, values.get(slot, {}), unreadable, blurry)
+                DocumentRead(
+                    slot,
+                    sha256,
+                    values.get(slot, {}),
+                    unreadable and bool(fills[slot]),
+                    blurry and bool(fills[slot]),
+                )
                 for slot, (_key, sha256) in wanted.items()
             )
         )

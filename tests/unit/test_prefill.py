@@ -175,7 +175,7 @@ def test_a_new_photo_is_read_and_proposed_afresh(chat: Harness) -> None:
     chat.press("nav:back:full_name")
     assert chat.state == "id_card"
     send_id_card(chat, seeds=(3, 4))
-    assert chat.service.readings_wanted(chat.user.user_id).keys() == {ID_FRONT}
+    assert ID_FRONT in chat.service.readings_wanted(chat.user.user_id)
     chat.documents_read(READ_ID)
     assert "王芳" in chat.last.text  # type: ignore[union-attr]
 
@@ -184,7 +184,7 @@ def test_a_reading_of_a_photo_replaced_meanwhile_proposes_nothing(chat: Harness)
     chat.start_as("individual")
     chat.text(VALID_PHONE)
     send_id_card(chat)
-    ((_key, old_sha),) = chat.service.readings_wanted(chat.user.user_id).values()
+    _key, old_sha = chat.service.readings_wanted(chat.user.user_id)[ID_FRONT]
     chat.press("nav:back:full_name")
     send_id_card(chat, seeds=(5, 6))
     before = chat.applicant
@@ -231,7 +231,7 @@ def test_a_reading_delivered_twice_is_applied_once(chat: Harness) -> None:
     chat.start_as("individual")
     chat.text(VALID_PHONE)
     send_id_card(chat)
-    ((_key, sha),) = chat.service.readings_wanted(chat.user.user_id).values()
+    _key, sha = chat.service.readings_wanted(chat.user.user_id)[ID_FRONT]
     event = DocumentsRead((DocumentRead(ID_FRONT, sha, READ_ID[ID_FRONT]),))
     chat.send(event, key="read:once")
     assert [r.template for r in chat.sent] == ["prefill_proposal"]
@@ -255,7 +255,7 @@ def test_a_submitted_application_takes_no_proposal(chat: Harness) -> None:
     chat.start_as("individual")
     chat.text(VALID_PHONE)
     send_id_card(chat)
-    ((_key, sha),) = chat.service.readings_wanted(chat.user.user_id).values()
+    _key, sha = chat.service.readings_wanted(chat.user.user_id)[ID_FRONT]
     chat.documents_read(READ_ID)
     chat.tap("提交申请")
     before = chat.applicant
@@ -433,7 +433,7 @@ def reader_reading(
 
     def read_all(sources: list[tuple[str, bytes]]) -> list[Reading]:
         asked.append([slot for slot, _source in sources])
-        return [found.get(slot, Reading(slot, NO_TEXT)) for slot, _source in sources]
+        return [found.get(slot, Reading(slot, READ)) for slot, _source in sources]
 
     monkeypatch.setattr("cardbot.reading.prefill.read_all", read_all)
     return asked
@@ -457,7 +457,7 @@ def test_the_same_photo_sent_again_is_read_and_proposed_again(
     chat.press("nav:back:full_name")
     send_id_card(chat)  # the very same photos, stored again
     replies = reader.read_and_propose(chat.user)
-    assert len(asked) == 2 and [r.template for r in replies] == ["prefill_proposal"]
+    assert asked.count([ID_FRONT]) == 2 and [r.template for r in replies] == ["prefill_proposal"]
     reader.close()
 
 
@@ -513,7 +513,7 @@ def test_a_later_upload_during_the_last_rounds_decision_is_still_read(
 
     reader._lock = UploadAfterRelease()  # type: ignore[assignment]
     reader.read_and_propose(chat.user)
-    assert len(asked) == 2
+    assert asked.count([ID_FRONT]) == 2
     reader.close()
 
 
@@ -523,7 +523,7 @@ def test_a_reading_for_someone_who_erased_everything_meanwhile_stores_nothing(
     chat.start_as("individual")
     chat.text(VALID_PHONE)
     send_id_card(chat)
-    ((_key, sha),) = chat.service.readings_wanted(chat.user.user_id).values()
+    _key, sha = chat.service.readings_wanted(chat.user.user_id)[ID_FRONT]
     chat.command("delete")
     chat.tap("全部删除")
     event = DocumentsRead((DocumentRead(ID_FRONT, sha, READ_ID[ID_FRONT]),))
@@ -541,3 +541,33 @@ def test_with_reading_switched_off_stored_proposals_are_not_shown(tmp_path: Path
     typed.command("start")
     assert typed.state == "full_name"
     assert "王芳" not in typed.last.text and "nav:prefill" not in str(typed.buttons)  # type: ignore[union-attr]
+
+
+def test_a_blurry_back_of_the_id_card_is_told_at_once_and_not_read_again(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    wanted = chat.service.readings_wanted(chat.user.user_id)
+    assert wanted.keys() == {ID_FRONT, ID_BACK}
+    event = DocumentsRead(
+        (
+            DocumentRead(ID_FRONT, wanted[ID_FRONT][1], READ_ID[ID_FRONT]),
+            DocumentRead(ID_BACK, wanted[ID_BACK][1], {}, unreadable=True, blurry=True),
+        )
+    )
+    chat.send(event, key="read:back")
+    templates = [reply.template for reply in chat.sent]
+    assert templates == ["photo_unreadable", "prefill_proposal"]
+    told = chat.renderer.render(chat.sent[0]).text
+    assert "身份证国徽面（背面）的照片太模糊" in told and "身份证正反面" in told
+    assert chat.db.tally[(chat.clock.now().date(), "problem", "image_blurry", "id_card")] == 1
+    assert chat.service.readings_wanted(chat.user.user_id) == {}
+
+
+def test_a_clear_back_is_checked_silently_once(chat: Harness) -> None:
+    chat.start_as("individual")
+    chat.text(VALID_PHONE)
+    send_id_card(chat)
+    chat.documents_read(READ_ID)
+    assert [reply.template for reply in chat.sent] == ["prefill_proposal"]
+    assert chat.service.readings_wanted(chat.user.user_id) == {}

@@ -150,6 +150,7 @@ FIXED_TEMPLATES = (
     "role_help",
     "prefill_proposal",
     "prefill_unread",
+    "photo_unreadable",
 )
 FLOW_PROBLEMS = (
     "unsupported_message",

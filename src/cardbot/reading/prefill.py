@@ -85,13 +85,20 @@ class PrefillReader:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     def _read_once(self, user: UserRef) -> list[Reply]:
+        """One round: the photos that fill answers in first (their proposal waits for nothing
+        else), then those read only to check they can be read."""
         wanted = self.service.readings_wanted(user.user_id)
-        if not wanted:
-            return []
-        event = self._read(wanted)
-        if not event.documents or self._closed:
-            return []
-        return self.handle(Incoming(delivery_key(user.user_id, wanted), user, event))
+        fills = self.service.spec.fills
+        replies: list[Reply] = []
+        for filling in (True, False):
+            group = {slot: w for slot, w in wanted.items() if bool(fills.get(slot)) == filling}
+            if not group:
+                continue
+            event = self._read(group)
+            if not event.documents or self._closed:
+                break
+            replies += self.handle(Incoming(delivery_key(user.user_id, group), user, event))
+        return replies
 
     def _read(self, wanted: Mapping[str, tuple[str, str]]) -> DocumentsRead:
         sources: list[tuple[str, Path | bytes]] = []

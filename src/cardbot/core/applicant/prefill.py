@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cardbot.core.applicant.answers import set_answer
 from cardbot.core.applicant.proposals import (
+    CHECKED,
     DECLINED,
     checked,
     completes,
@@ -38,7 +39,9 @@ def readings_wanted(model: FlowModel) -> dict[str, tuple[str, str]]:
         if document is None or any(slot in model.spec.steps[s].slots for s in app.redo):
             continue  # not sent yet, or to be sent again
         steps = model.spec.fills[slot]
-        if any(open_for_proposal(model, s) and s not in app.proposed for s in steps):
+        if any(open_for_proposal(model, s) and s not in app.proposed for s in steps) or (
+            not steps and app.proposed.get(CHECKED + slot) != document.sha256
+        ):
             wanted[slot] = (document.storage_key, document.sha256)
     return wanted
 
@@ -61,6 +64,10 @@ def on_documents_read(turn: Turn, event: DocumentsRead) -> None:
         stored = app.documents.get(document.slot)
         if document.slot not in live or stored is None or stored.sha256 != document.sha256:
             continue  # replaced, removed or no longer asked for while it was being read
+        if not turn.spec.fills[document.slot]:
+            app.proposed[CHECKED + document.slot] = document.sha256
+            if document.blurry or document.unreadable:
+                unread[document.slot] = document
         for step_id in turn.spec.fills[document.slot]:
             if not open_for_proposal(turn.model, step_id) or step_id in app.proposed:
                 continue
@@ -74,6 +81,15 @@ def on_documents_read(turn: Turn, event: DocumentsRead) -> None:
         if document.blurry or document.unreadable:
             code = "image_blurry" if document.blurry else "unreadable_text"
             turn.trouble[("problem", code, _step_of(turn, document.slot))] += 1
+    for document in unread.values():  # only checked: say so at once, wherever they are
+        if not turn.spec.fills[document.slot]:
+            turn.say(
+                "photo_unreadable",
+                step_buttons(turn),
+                slot=document.slot,
+                blurry=document.blurry,
+                document_step=_step_of(turn, document.slot),
+            )
     state = turn.state
     asked_now = [d for d in unread.values() if state in turn.spec.fills[d.slot]]
     if state in proposed:

@@ -16,6 +16,9 @@ from cardbot.core.validation import VALIDATORS
 
 # A proposal the applicant turned down, or a reading that found nothing usable.
 DECLINED = ""
+# For a photo read only to check it can be read (it fills nothing in): "@<slot>" maps to the
+# SHA-256 of the photo checked.
+CHECKED = "@"
 
 
 def open_for_proposal(model: FlowModel, step_id: str) -> bool:
@@ -99,5 +102,6 @@ def forget_other_documents(turn: Turn) -> None:
     live = live_slots(turn.model)
     for slot, steps in turn.spec.fills.items():
         if slot not in live:
+            app.proposed.pop(CHECKED + slot, None)
             for step_id in steps:
                 app.proposed.pop(step_id, None)
