@@ -44,3 +44,12 @@ def test_the_command_line_starts_without_the_database_layer_or_telegram() -> Non
         "    main(['--help'])"
     )
     assert not loaded & {"sqlalchemy", "telegram", "alembic", "opencc", "jinja2", "matplotlib"}
+
+
+def test_opencc_is_loaded_only_for_a_question_in_traditional_characters() -> None:
+    assert "opencc" not in loaded_after(
+        "from cardbot.core.faq_terms import tokens; tokens('审批要多久？营业执照 how long')"
+    )
+    assert "opencc" in loaded_after("from cardbot.core.faq_terms import tokens; tokens('審批')")
+    assert faq_terms.normalise("審批需要多長時間") == "审批需要多长时间"
+    assert faq_terms.normalise("审批需要多长时间") == "审批需要多长时间"
