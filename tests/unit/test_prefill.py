@@ -571,3 +571,15 @@ def test_a_clear_back_is_checked_silently_once(chat: Harness) -> None:
     chat.documents_read(READ_ID)
     assert [reply.template for reply in chat.sent] == ["prefill_proposal"]
     assert chat.service.readings_wanted(chat.user.user_id) == {}
+
+
+def test_uploads_choices_and_start_begin_a_reading_other_updates_do_not() -> None:
+    from cardbot.core.events import ButtonPress, Command, FileUpload, IncomingFile, Text
+    from cardbot.telegram.bot import may_bring_photos_to_read
+
+    upload = FileUpload(IncomingFile(None, 0))
+    assert may_bring_photos_to_read(upload)
+    assert may_bring_photos_to_read(ButtonPress("pick:id_type:passport"))
+    assert may_bring_photos_to_read(Command("start"))  # takes up one a restart cut off
+    for other in (Text("王芳"), ButtonPress("nav:summary"), Command("status")):
+        assert not may_bring_photos_to_read(other)

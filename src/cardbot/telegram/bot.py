@@ -43,7 +43,7 @@ from telegram.ext import (
 
 from cardbot.content.render import LANGUAGES, RenderedMessage
 from cardbot.content.telegram_html import split_message
-from cardbot.core.events import ButtonPress, Event, FileUpload, UserRef
+from cardbot.core.events import ButtonPress, Command, Event, FileUpload, UserRef
 from cardbot.core.log_context import UPDATE
 from cardbot.core.replies import Reply
 from cardbot.core.router import COMMANDS
@@ -513,10 +513,13 @@ def paces_of(runtime: Runtime) -> Paces:
 
 
 def may_bring_photos_to_read(event: Event) -> bool:
-    """True for an upload, and for a choice that may make a stored photo the one asked for
-    (a passport chosen instead of the ID card, or the other way round)."""
-    return isinstance(event, FileUpload) or (
-        isinstance(event, ButtonPress) and event.data.startswith("pick:")
+    """True for an upload; for a choice that may make a stored photo the one asked for (a
+    passport chosen instead of the ID card, or the other way round); and for /start, which
+    takes up a reading a restart cut off."""
+    return (
+        isinstance(event, FileUpload)
+        or (isinstance(event, ButtonPress) and event.data.startswith("pick:"))
+        or event == Command("start")
     )
 
 
