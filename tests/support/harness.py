@@ -181,24 +181,39 @@ class Harness:
         blurry: bool = False,
     ) -> list[RenderedMessage]:
         """Hand the core what reading found on the stored photos the core wants read, as the
-        reading job does after an upload (slot → step → text; a slot not given: nothing). A
-        photo read only to check it (the ID card's back) is clear; `unreadable` and `blurry`
-        describe the others."""
-        wanted = self.service.readings_wanted(self.user.user_id)
-        fills = self.spec.fills
-        event = DocumentsRead(
+        reading job does after an upload (see `documents_read_event`)."""
+        event = self.documents_read_event(
+            self.user.user_id, values, unreadable=unreadable, blurry=blurry
+        )
+        return self.send(event, key=f"read:{self._run}:{next(self._keys)}")
+
+    def documents_read_event(
+        self,
+        user_id: int,
+        values: dict[str, dict[str, str]],
+        *,
+        unreadable: bool = False,
+        blurry: bool = False,
+        poor: frozenset[str] | None = None,
+    ) -> DocumentsRead:
+        """What reading found on the stored photos the core wants read for the user (slot →
+        step → text; a slot not given: nothing). `unreadable` and `blurry` describe the photos
+        of the `poor` slots: by default those that fill answers in (not the ID card's back,
+        which is read only to check it)."""
+        wanted = self.service.readings_wanted(user_id)
+        poor = poor if poor is not None else frozenset(s for s, f in self.spec.fills.items() if f)
+        return DocumentsRead(
             tuple(
                 DocumentRead(
                     slot,
                     sha256,
                     values.get(slot, {}),
-                    unreadable and bool(fills[slot]),
-                    blurry and bool(fills[slot]),
+                    unreadable and slot in poor,
+                    blurry and slot in poor,
                 )
                 for slot, (_key, sha256) in wanted.items()
             )
         )
-        return self.send(event, key=f"read:{self._run}:{next(self._keys)}")
 
     @property
     def applicant(self) -> Applicant:

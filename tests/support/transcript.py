@@ -20,8 +20,6 @@ from cardbot.content.telegram_html import utf16_length
 from cardbot.core.events import (
     ButtonPress,
     Command,
-    DocumentRead,
-    DocumentsRead,
     Event,
     FileUpload,
     GroupReply,
@@ -144,13 +142,12 @@ class Play:
         blurry: bool = False,
     ) -> list[RenderedMessage]:
         """Hand the core what reading found on the actor's photos it wants read, as the
-        reading job does after an upload (slot → step → text read; a slot not given: none)."""
-        wanted = self.chat.service.readings_wanted(self._actor().user.user_id)
-        event = DocumentsRead(
-            tuple(
-                DocumentRead(slot, sha256, values.get(slot, {}), unreadable, blurry)
-                for slot, (_key, sha256) in wanted.items()
-            )
+        reading job does after an upload (slot → step → text read; a slot not given: none;
+        `unreadable` and `blurry` describe every photo read)."""
+        user_id = self._actor().user.user_id
+        wanted = self.chat.service.readings_wanted(user_id)
+        event = self.chat.documents_read_event(
+            user_id, values, unreadable=unreadable, blurry=blurry, poor=frozenset(wanted)
         )
         found = "; ".join(
             f"{slot}: " + (", ".join(f"{k} {v}" for k, v in values.get(slot, {}).items()) or "-")
