@@ -10,9 +10,10 @@ import sys
 import unicodedata
 from array import array
 from functools import lru_cache
-from typing import Any
 
 import snowballstemmer
+
+from cardbot.core.text import simplified
 
 _STEMMER = snowballstemmer.stemmer("english")
 CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -37,30 +38,6 @@ def normalise(text: str) -> str:
     """Lower case, NFKC, Traditional to Simplified, single spaces."""
     text = unicodedata.normalize("NFKC", text).lower()
     return " ".join(simplified(text).split())
-
-
-def simplified(text: str) -> str:
-    """The text in Simplified characters. OpenCC (6.6 MB with its table) is loaded only for
-    text with a Chinese character outside GB 2312, the Simplified set: a Traditional one."""
-    if all(_in_gb2312(run) for run in CJK_RUN.findall(text)):
-        return text
-    return str(_t2s().convert(text))
-
-
-def _in_gb2312(run: str) -> bool:
-    try:
-        run.encode("gb2312")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    """OpenCC's Traditional to Simplified converter, made on first use."""
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 @lru_cache(maxsize=8192)

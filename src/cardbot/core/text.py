@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from typing import Any
 
 _INVISIBLE = re.compile(
     "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _SPACES = re.compile(r"\s+")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 
 
 def clean_line(text: str) -> str:
@@ -45,3 +48,27 @@ _DIGIT_RUN = re.compile(r"[0-9]{5,}[0-9xX]?")
 def mask_digits(text: str) -> str:
     """Text with every run of five or more digits (ID, phone, code numbers) replaced by #."""
     return _DIGIT_RUN.sub("#", text)
+
+
+def simplified(text: str) -> str:
+    """The text in Simplified characters. OpenCC (6.6 MB with its table) is loaded only for
+    text with a Chinese character outside GB 2312, the Simplified set: a Traditional one."""
+    if all(_in_gb2312(run) for run in _CJK_RUN.findall(text)):
+        return text
+    return str(_t2s().convert(text))
+
+
+def _in_gb2312(run: str) -> bool:
+    try:
+        run.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@cache
+def _t2s() -> Any:
+    """OpenCC's Traditional to Simplified converter, made on first use (one per process)."""
+    import opencc
+
+    return opencc.OpenCC("t2s")

@@ -11,9 +11,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from typing import Any
 
+from cardbot.core.text import simplified
 from cardbot.reading.model import (
     BUSINESS_LICENSE,
     FAILED,
@@ -178,17 +177,3 @@ def company_key(name: str) -> str:
     text = simplified(unicodedata.normalize("NFKC", name))
     text = _BRACKETS.sub("", re.sub(r"\s+", "", text)).casefold()
     return text.replace("有限责任公司", "有限公司")
-
-
-def simplified(text: str) -> str:
-    """Text in Simplified Chinese (Traditional characters converted with OpenCC)."""
-    if all(ord(c) < 0x3400 for c in text):
-        return text
-    return str(_t2s().convert(text))
-
-
-@cache
-def _t2s() -> Any:
-    import opencc
-
-    return opencc.OpenCC("t2s")
