@@ -76,7 +76,7 @@ class Runtime:
     def prefill_reader(self, handle: Handle | None = None) -> PrefillReader | None:
         """What reads an applicant's photos after their upload to propose the answers on them
         (through `handle`, the service's by default); None when documents are not read."""
-        if self.settings.ocr == "off" or not self.service.spec.fills:
+        if not self.service.spec.fills:  # the flow of documents read: CARDBOT_OCR not off
             return None
         from cardbot.reading.prefill import PrefillReader
 

@@ -68,6 +68,10 @@ class FlowModel:
         app = self.application
         return [] if app is None else self.spec.applicable_steps(app.category, app.answers)
 
+    def asked_slots(self) -> set[str]:
+        """The document slots of the steps asked of this applicant."""
+        return {slot for step in self.applicable_steps() for slot in step.slots}
+
     def is_complete(self) -> bool:
         """True when no applicable step is pending."""
         return self.application is not None and not any(

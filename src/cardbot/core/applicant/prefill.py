@@ -77,18 +77,18 @@ def on_documents_read(turn: Turn, event: DocumentsRead) -> None:
                 unread[document.slot] = document
             else:
                 proposed.append(step_id)
-    for document in unread.values():  # a photo too poor to read: counted for the report
-        if document.blurry or document.unreadable:
+    for document in unread.values():
+        step = _step_of(turn, document.slot)
+        if document.blurry or document.unreadable:  # too poor to read: counted for the report
             code = "image_blurry" if document.blurry else "unreadable_text"
-            turn.trouble[("problem", code, _step_of(turn, document.slot))] += 1
-    for document in unread.values():  # only checked: say so at once, wherever they are
-        if not turn.spec.fills[document.slot]:
+            turn.trouble[("problem", code, step)] += 1
+        if not turn.spec.fills[document.slot]:  # only checked: say so at once, wherever they are
             turn.say(
                 "photo_unreadable",
                 step_buttons(turn),
                 slot=document.slot,
                 blurry=document.blurry,
-                document_step=_step_of(turn, document.slot),
+                document_step=step,
             )
     state = turn.state
     asked_now = [d for d in unread.values() if state in turn.spec.fills[d.slot]]

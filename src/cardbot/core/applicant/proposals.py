@@ -29,7 +29,7 @@ def open_for_proposal(model: FlowModel, step_id: str) -> bool:
 def live_slots(model: FlowModel) -> list[str]:
     """The readable document slots of the steps asked of this applicant (not, say, the ID
     card's once they chose a passport)."""
-    asked = {slot for step in model.applicable_steps() for slot in step.slots}
+    asked = model.asked_slots()
     return [slot for slot in model.spec.fills if slot in asked]
 
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from cardbot.core import flow as states
-from cardbot.core.applicant.uploads import needed_slots
 from cardbot.core.asking import application_number, prompt, summary_buttons
 from cardbot.core.clock import local_date, local_time
 from cardbot.core.model import DECIDED_STATUSES, Status
@@ -25,7 +24,7 @@ def on_submit(turn: Turn) -> None:
     app, uow = turn.app, turn.uow
     now = turn.service.clock.now()
     applicable = {step.id for step in turn.model.applicable_steps()}
-    needed = needed_slots(turn)
+    needed = turn.model.asked_slots()
     answers = {k: v for k, v in app.answers.items() if k in applicable}
     documents = {k: d for k, d in app.documents.items() if k in needed}
     store = turn.service.documents

@@ -44,10 +44,9 @@ def on_file(turn: Turn, incoming: IncomingFile) -> None:
         return
     assert incoming.path is not None and verdict.sha256 and verdict.mime_type
     app = turn.app
+    asked = turn.model.asked_slots()
     in_use = {
-        doc.sha256: kind
-        for kind, doc in app.documents.items()
-        if kind != slot and kind in needed_slots(turn)
+        doc.sha256: kind for kind, doc in app.documents.items() if kind != slot and kind in asked
     }
     if verdict.sha256 in in_use:
         refuse(turn, "problems/duplicate_document", slot=slot)
@@ -123,8 +122,3 @@ def being_read(turn: Turn, slots: list[str]) -> bool:
     return state not in turn.app.proposed and any(
         state in turn.spec.fills.get(slot, ()) for slot in slots
     )
-
-
-def needed_slots(turn: Turn) -> set[str]:
-    """The document slots the applicant's current answers call for."""
-    return {slot for step in turn.model.applicable_steps() for slot in step.slots}
