@@ -40,7 +40,8 @@ async def test_mydata_reveal_and_delete_under_review(
     (deleted,) = await person.tap("全部删除")
     assert "已全部删除" in deleted.plain
     notice = await api.next_message(REVIEW.id, timeout=15)
-    assert "删除了个人信息" in notice.plain and "删除了个人信息" in card.plain
+    assert "删除了个人信息" in notice.plain
+    await api.wait_until(lambda: "删除了个人信息" in card.plain, 15, "the card is emptied")
     assert "Acme" not in card.plain and "1101" not in card.plain and card.buttons == []
     assert review_bot.runtime is not None
     with review_bot.runtime.service.unit_of_work() as uow:
