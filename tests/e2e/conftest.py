@@ -97,6 +97,10 @@ class RunningBot:
         if self.runtime is not None:
             self.runtime.close()
 
+    def serving(self) -> bool:
+        """True while the bot polls and sends (a crash or a stop ends it)."""
+        return self._task is not None and not self._task.done()
+
     async def crash(self) -> None:
         """Stop abruptly, confirming nothing."""
         if self._task is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from tests.e2e.conftest import RunningBot
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
-from tests.support.waiting import PATIENCE, until
+from tests.support.waiting import PATIENCE, hold_until, until
 
 # Long enough for a chat's pace to have room again after a few messages (telegram/send_pace.py).
 READING_PAUSE = 5.0
@@ -36,9 +35,9 @@ class Person:
         self.last: SentMessage | None = None
         self.presses = 0
 
-    async def replies(self, count: int) -> list[SentMessage]:
-        """The next `count` messages the bot sends to this person."""
-        got = [await self.api.next_message(self.user.id, timeout=15) for _ in range(count)]
+    async def replies(self, count: int, timeout: float = 15.0) -> list[SentMessage]:
+        """The next `count` messages the bot sends to this person, each within `timeout`."""
+        got = [await self.api.next_message(self.user.id, timeout) for _ in range(count)]
         self.last = got[-1]
         return got
 
@@ -276,7 +275,7 @@ async def test_an_update_delivered_again_after_a_crash_is_applied_once(
         replies = handle(service, incoming)
         if not committed.is_set():
             committed.set()
-            time.sleep(2)  # the process dies here: applied, but no reply sent or confirmed
+            hold_until(lambda: not bot.serving())  # dies here: applied, nothing sent
         return replies
 
     monkeypatch.setattr(ConversationService, "handle", dies_after_commit)
@@ -447,8 +446,9 @@ async def test_an_answered_question_loses_its_buttons_and_an_old_one_gets_only_a
     await api.wait_idle(quiet=0.3)
     assert id_number_prompt.buttons == []  # answered: its keyboard was edited away
     assert phone_prompt.buttons != []
+    answered = len(api.callback_answers)
     api.press_button(person.user, id_number_prompt, old_back)
-    await api.wait_idle(quiet=0.5)
+    await api.wait_until(lambda: len(api.callback_answers) > answered, 15, "old button answered")
     assert api.callback_answers[-1]["text"] == (
         "这个按钮属于之前的问题，已经失效，什么也没有改变。请使用最新消息中的按钮。"
     )

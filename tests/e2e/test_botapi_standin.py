@@ -603,10 +603,11 @@ async def test_application_polls_replies_and_goes_idle(standin: BotApiStandIn) -
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=dtm.timedelta(seconds=1))
         standin.send_text(ALICE, "/start")
-        reply = await standin.next_message(ALICE.id, timeout=5)
+        reply = await standin.next_message(ALICE.id, timeout=15)
         assert reply.plain == "你好 Alice"
         standin.send_text(BOB, "/start")
-        await standin.wait_idle(quiet=0.2, timeout=5)
+        assert (await standin.next_message(BOB.id, timeout=15)).plain == "你好 Bob"
+        await standin.wait_idle(quiet=0.2, timeout=15)
         assert [m.plain for m in standin.messages_to(BOB.id)] == ["你好 Bob"]
         await app.updater.stop()
         await app.stop()

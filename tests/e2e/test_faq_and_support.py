@@ -63,7 +63,7 @@ async def test_support_staff_answer_a_question_from_the_group(
     relayed, question = await person.replies(2)
     assert "周六上午 <有人> 值班" in relayed.plain
     assert "申请人类型" in question.plain
-    confirmation = await api.next_message(SUPPORT.id)
+    confirmation = await api.next_message(SUPPORT.id, timeout=15)
     assert "#Q1" in confirmation.plain
     assert not api.errors, api.errors
 
@@ -87,7 +87,7 @@ async def test_asking_for_a_person_in_words_reaches_the_support_group(
         await person.say("/start", replies=2)
         await person.tap(agree)
         await person.say(phrasing, replies=2)
-        to_group = await api.next_message(SUPPORT.id)
+        to_group = await api.next_message(SUPPORT.id, timeout=15)
         assert phrasing in to_group.plain and "#Q" in to_group.plain
     assert not api.errors, api.errors
 
@@ -99,13 +99,13 @@ async def test_the_applicants_reply_to_a_staff_answer_reaches_the_same_ticket(
     await person.say("/start", replies=2)
     await person.tap("同意")
     await person.say("转人工", replies=2)
-    question = await api.next_message(SUPPORT.id)
+    question = await api.next_message(SUPPORT.id, timeout=15)
     api.send_text(STAFF, "请问有什么可以帮您？", chat=SUPPORT, reply_to=question)
     relayed, _prompt = await person.replies(2)
     assert "请问有什么可以帮您" in relayed.plain
-    await api.next_message(SUPPORT.id)  # "relayed" confirmation
+    await api.next_message(SUPPORT.id, timeout=15)  # "relayed" confirmation
     await person.say("审批要多久？", replies=2)
-    follow_up = await api.next_message(SUPPORT.id)
+    follow_up = await api.next_message(SUPPORT.id, timeout=15)
     assert "#Q1" in follow_up.plain and "审批要多久" in follow_up.plain
     assert not api.errors, api.errors
 
@@ -120,7 +120,7 @@ async def test_a_question_after_submission_reaches_the_group_with_the_applicatio
     (number,) = re.findall(r"DX-\d{4}-\d{6}", done.plain)
     (handed_on,) = await person.say("我想找人工客服")
     assert "转给客服" in handed_on.plain
-    to_group = await api.next_message(SUPPORT.id)
+    to_group = await api.next_message(SUPPORT.id, timeout=15)
     assert f"申请 {number}（已提交，等待审核）" in to_group.plain
     assert "我想找人工客服" in to_group.plain
     assert "M12345678" not in to_group.plain and VALID_PHONE not in to_group.plain

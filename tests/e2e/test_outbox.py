@@ -7,7 +7,6 @@ import asyncio
 import re
 import signal
 import threading
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from tests.e2e.test_run_command import start_process
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser, SentMessage
 from tests.support.databases import DATABASE_KINDS
 from tests.support.harness import VALID_ID
-from tests.support.waiting import until
+from tests.support.waiting import hold_until, until
 
 REVIEW = FakeChat(-1009876543210, "supergroup", "cardbot review")
 DATES = re.compile(r"预计在 \d{4}-\d{2}-\d{2} 至 \d{4}-\d{2}-\d{2} 之间给出结果")
@@ -73,7 +72,7 @@ async def test_killed_after_the_submit_committed_everything_is_said_once_after_r
         submit = isinstance(incoming.event, ButtonPress) and "submit" in incoming.event.data
         if submit and not committed.is_set():
             committed.set()
-            time.sleep(2)  # the process dies here: applied, nothing sent or confirmed
+            hold_until(lambda: not review_bot.serving())  # dies here: applied, nothing sent
         return replies
 
     monkeypatch.setattr(ConversationService, "handle", dies_after_commit)

@@ -18,6 +18,7 @@ from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
 from tests.support.harness import VALID_PHONE
 from tests.support.synthetic_documents import id_card, needs_fonts, sample
+from tests.support.waiting import READING
 
 pytest.importorskip(
     "rapidocr_onnxruntime", reason="the OCR extra is not installed: pip install -e '.[ocr]'"
@@ -90,12 +91,12 @@ async def test_an_enterprise_applies_in_eleven_actions_confirming_what_was_read(
     await person.say(VALID_PHONE)
     (received,) = await person.album([front.image, back.image])
     assert "正在读取照片上的文字" in received.plain
-    (proposal,) = await person.replies(1)
+    (proposal,) = await person.replies(1, timeout=READING)
     assert f"姓名：{front.truth.name}" in proposal.plain
     assert front.truth.id_number[:4] + "**********" in proposal.plain  # masked
     await person.tap("对，就是这些")
     await person.photo(licence.image)
-    (proposal,) = await person.replies(1)
+    (proposal,) = await person.replies(1, timeout=READING)
     assert f"公司名称：{licence.truth.company_name}" in proposal.plain
     assert f"统一社会信用代码：{licence.truth.uscc}" in proposal.plain
     await person.tap("对，就是这些")
@@ -127,7 +128,7 @@ async def test_an_individual_applies_in_six_actions_the_last_tap_confirming_and_
     await person.begin("个人")
     await person.say(VALID_PHONE)
     await person.album([front.image, back.image])
-    (proposal,) = await person.replies(1)
+    (proposal,) = await person.replies(1, timeout=READING)
     assert "已经齐全" in proposal.plain and f"姓名：{front.truth.name}" in proposal.plain
     (submitted,) = await person.tap("提交申请")
     assert "申请已提交" in submitted.plain

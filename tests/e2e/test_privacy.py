@@ -31,7 +31,7 @@ async def test_mydata_reveal_and_delete_under_review(
     files = [await api.next_message(person.user.id, timeout=15) for _ in range(3)]
     assert [f.kind for f in files] == ["photo"] * 3
 
-    await press(api, REVIEWER_USER, card, "reveal")
+    await press(api, REVIEWER_USER, card, "reveal", review_bot)
     answer = api.callback_answers[-1]
     assert VALID_ID in answer["text"] and answer.get("show_alert") is True
     assert all(VALID_ID not in m.plain for m in api.messages_to(REVIEW.id))

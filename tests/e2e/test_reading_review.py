@@ -14,6 +14,7 @@ from tests.e2e.test_application_flow import Person
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser
 from tests.support.harness import VALID_PHONE, VALID_USCC
 from tests.support.synthetic_documents import id_card, needs_fonts, sample
+from tests.support.waiting import READING
 
 pytest.importorskip(
     "rapidocr_onnxruntime", reason="the OCR extra is not installed: pip install -e '.[ocr]'"
@@ -46,11 +47,11 @@ async def test_reviewers_see_what_the_photos_say_against_the_answers(
     await person.begin("小微")
     await person.say(VALID_PHONE)
     await person.album([front.image, back.image])
-    await person.replies(1)  # what was read off the ID card, proposed
+    await person.replies(1, timeout=READING)  # what was read off the ID card, proposed
     await person.say("欧阳娜娜")  # typed instead: not the name on the card
     await person.tap("对，就是这些")  # the ID number read
     await person.photo(licence_photo.image)
-    await person.replies(1)  # the licence's name and code, proposed
+    await person.replies(1, timeout=READING)  # the licence's name and code, proposed
     await person.tap("自己输入")
     await person.say(licence_photo.truth.company_name)
     await person.say(VALID_USCC)  # not the code on the licence

@@ -15,6 +15,7 @@ from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser, SentMessage
 from tests.support.databases import DATABASE_KINDS
 from tests.support.harness import VALID_ID, VALID_PHONE, VALID_USCC
+from tests.support.waiting import until
 
 REVIEW = FakeChat(-1009876543210, "supergroup", "cardbot review")
 REVIEWER_USER = FakeUser(900, "Li", language_code="zh-hans")
@@ -69,13 +70,16 @@ async def submit_small_business(person: Person) -> SentMessage:
     return done
 
 
-async def press(api: BotApiStandIn, user: FakeUser, card: SentMessage, op: str) -> None:
-    """Press a card button (or forge one) and wait until the press is answered."""
+async def press(
+    api: BotApiStandIn, user: FakeUser, card: SentMessage, op: str, bot: RunningBot
+) -> None:
+    """Press a card button (or forge one) and wait until the press is answered and everything
+    it said was sent (the card's edit follows the applicant's message, and may be paced)."""
     answered = len(api.callback_answers)
     app_id = (card.button_data("") or "").split(":")[1]
     api.press_button(user, card, f"rv:{app_id}:{op}")
     await api.wait_until(lambda: len(api.callback_answers) > answered, 15, "button answered")
-    await api.wait_idle(quiet=0.2)
+    await until(bot.settled, "the press handled and its messages sent")
 
 
 async def test_reviewer_asks_for_the_licence_again_then_approves(
@@ -88,11 +92,11 @@ async def test_reviewer_asks_for_the_licence_again_then_approves(
     assert "Acme &amp; Co" in card.text
     assert "1101**********002X" in card.plain and VALID_ID not in card.plain
 
-    await press(api, BYSTANDER, card, "approve")
+    await press(api, BYSTANDER, card, "approve", review_bot)
     assert "仅限审核人员" in api.callback_answers[-1].get("text", "")
     assert card.edits == []
 
-    await press(api, REVIEWER_USER, card, "claim")
+    await press(api, REVIEWER_USER, card, "claim", review_bot)
     (in_review,) = await person.replies(1)
     assert "开始审核" in in_review.plain
     # The card's edit is paced for the group apart from the applicant's chat: it may come later.
@@ -104,7 +108,7 @@ async def test_reviewer_asks_for_the_licence_again_then_approves(
     assert len({p.media_group_id for p in photos}) == 1
 
     for op in ("resubmit", "i:business_license", "s:unreadable"):
-        await press(api, REVIEWER_USER, card, op)
+        await press(api, REVIEWER_USER, card, op, review_bot)
     request, prompt = await person.replies(2)
     assert "营业执照" in request.plain and "文件看不清" in request.plain
     assert "营业执照" in prompt.plain
@@ -138,8 +142,8 @@ async def test_reviewer_asks_for_the_licence_again_then_approves(
     assert [p.kind for p in package[1:]] == ["photo"] * 3
     assert "取代" in new_card.plain and "取代" in shown.plain and latest.buttons
 
-    await press(api, REVIEWER_USER, latest, "approve")
-    await press(api, REVIEWER_USER, latest, "approve_ok")
+    await press(api, REVIEWER_USER, latest, "approve", review_bot)
+    await press(api, REVIEWER_USER, latest, "approve_ok", review_bot)
     (approved,) = await person.replies(1)
     assert "已通过审核" in approved.plain
     await api.wait_until(lambda: "结果：已通过" in latest.plain, 15, "card updated")
@@ -155,11 +159,11 @@ async def test_a_rejection_confirms_with_the_applicants_text_in_three_taps(
     person = Person(api, FakeUser(812, "张", language_code="zh-hans"))
     await submit_small_business(person)
     card = await api.next_message(REVIEW.id, timeout=15)
-    await press(api, REVIEWER_USER, card, "reject")  # tap 1 (claims it)
+    await press(api, REVIEWER_USER, card, "reject", review_bot)  # tap 1 (claims it)
     await person.replies(1)  # in review
-    await press(api, REVIEWER_USER, card, "r:licence_unverified")  # tap 2
+    await press(api, REVIEWER_USER, card, "r:licence_unverified", review_bot)  # tap 2
     assert "申请人将收到" in card.plain and "营业执照无法核实" in card.plain
-    await press(api, SECOND_REVIEWER, card, "note")
+    await press(api, SECOND_REVIEWER, card, "note", review_bot)
     note_prompt = await api.next_message(REVIEW.id, timeout=15)
     assert (note_prompt.reply_markup or {}).get("force_reply") is True
     api.send_text(REVIEWER_USER, "请到 <市场监管> 核实", chat=REVIEW, reply_to=card)  # typed
@@ -167,12 +171,12 @@ async def test_a_rejection_confirms_with_the_applicants_text_in_three_taps(
     assert "未通过审核" in card.plain  # the applicant's text, not yet sent
 
     for someone in (BYSTANDER, SECOND_REVIEWER):  # neither may confirm it
-        await press(api, someone, card, "send")
+        await press(api, someone, card, "send", review_bot)
     assert "仅限审核人员" in api.callback_answers[-2].get("text", "")
     assert "Li" in api.callback_answers[-1].get("text", "")
     await person.no_more_messages()
 
-    await press(api, REVIEWER_USER, card, "send")  # tap 3: confirmed
+    await press(api, REVIEWER_USER, card, "send", review_bot)  # tap 3: confirmed
     (rejected,) = await person.replies(1)
     assert "未通过审核" in rejected.plain and "请到 <市场监管> 核实" in rejected.plain
     assert "重新申请" in rejected.plain
@@ -191,19 +195,19 @@ async def test_documents_and_full_values_reach_only_reviewers_privately(
     assert VALID_ID not in card.plain and VALID_PHONE[-11:] not in card.plain
     assert "张三" not in card.plain and "张*" in card.plain
 
-    await press(api, BYSTANDER, card, "docs")
+    await press(api, BYSTANDER, card, "docs", review_bot)
     assert "仅限审核人员" in api.callback_answers[-1].get("text", "")
     api.send_text(BYSTANDER, f"/show {card.plain.split()[1]}", chat=REVIEW)
     refused = await api.next_message(REVIEW.id, timeout=15)
     assert "仅限审核人员" in refused.plain
 
-    await press(api, SECOND_REVIEWER, card, "claim")  # has never started the bot
+    await press(api, SECOND_REVIEWER, card, "claim", review_bot)  # has never started the bot
     (in_review,) = await person.replies(1)
     assert "开始审核" in in_review.plain
     notice = await api.next_message(REVIEW.id, timeout=15)
     assert "/start" in notice.plain and "Wu" in notice.plain
 
-    await press(api, REVIEWER_USER, card, "docs")  # another reviewer asks
+    await press(api, REVIEWER_USER, card, "docs", review_bot)  # another reviewer asks
     assert "私聊" in api.callback_answers[-1].get("text", "")
     dossier = await api.next_message(REVIEWER_USER.id, timeout=15)
     photos = [await api.next_message(REVIEWER_USER.id, timeout=15) for _ in range(3)]
@@ -246,12 +250,12 @@ async def test_claims_are_released_by_the_claimer_reassigned_by_an_admin_freed_o
     await submit_small_business(person)
     card = await api.next_message(REVIEW.id, timeout=15)
     number = number_of(card)
-    await press(api, SECOND_REVIEWER, card, "claim")
+    await press(api, SECOND_REVIEWER, card, "claim", review_bot)
     await person.replies(1)  # in review
     await api.next_message(REVIEW.id, timeout=15)  # "start the bot first", for Wu
 
     for someone in (BYSTANDER, REVIEWER_USER):  # neither may release Wu's claim
-        await press(api, someone, card, "release")
+        await press(api, someone, card, "release", review_bot)
     assert "仅限审核人员" in api.callback_answers[-2].get("text", "")
     assert "Wu" in api.callback_answers[-1].get("text", "") and "Wu" in card.plain
 
@@ -261,11 +265,11 @@ async def test_claims_are_released_by_the_claimer_reassigned_by_an_admin_freed_o
     assert "权限已被撤销" in freed.plain and number in freed.plain
     await api.wait_until(lambda: "认领" in str(card.buttons) and "Wu" not in card.plain, 15)
 
-    await press(api, REVIEWER_USER, card, "claim")
+    await press(api, REVIEWER_USER, card, "claim", review_bot)
     await api.next_message(REVIEWER_USER.id, timeout=15)  # the package, privately
     for _ in range(3):
         await api.next_message(REVIEWER_USER.id, timeout=15)
-    await press(api, REVIEWER_USER, card, "release")
+    await press(api, REVIEWER_USER, card, "release", review_bot)
     assert "放回" in api.callback_answers[-1].get("text", "")
 
     api.send_text(REVIEWER_USER, f"/assign {number} {REVIEWER_USER.id}", chat=REVIEW)
@@ -303,13 +307,13 @@ async def test_a_rejected_identity_reused_with_resized_photos_is_on_the_card_and
     first = Person(api, FakeUser(815, "张", language_code="zh-hans"))
     await submit_small_business(first)
     card = await api.next_message(REVIEW.id, timeout=15)
-    await press(api, REVIEWER_USER, card, "reject")
+    await press(api, REVIEWER_USER, card, "reject", review_bot)
     await first.replies(1)  # in review
     await api.next_message(REVIEWER_USER.id, timeout=15)  # the package, privately
     for _ in range(3):
         await api.next_message(REVIEWER_USER.id, timeout=15)
-    await press(api, REVIEWER_USER, card, "r:licence_unverified")
-    await press(api, REVIEWER_USER, card, "send")
+    await press(api, REVIEWER_USER, card, "r:licence_unverified", review_bot)
+    await press(api, REVIEWER_USER, card, "send", review_bot)
     await first.replies(1)  # rejected
     first_number = number_of(card)
 
@@ -337,9 +341,9 @@ async def test_a_rejected_identity_reused_with_resized_photos_is_on_the_card_and
     assert "营业执照复印件 · " not in new_card.plain  # a different picture is not flagged
     assert VALID_ID not in new_card.plain
 
-    await press(api, BYSTANDER, new_card, "docs")
+    await press(api, BYSTANDER, new_card, "docs", review_bot)
     assert "仅限审核人员" in api.callback_answers[-1].get("text", "")
-    await press(api, REVIEWER_USER, new_card, "docs")
+    await press(api, REVIEWER_USER, new_card, "docs", review_bot)
     dossier = await api.next_message(REVIEWER_USER.id, timeout=15)
     assert f"{first_number}（未通过）" in dossier.plain and VALID_ID in dossier.plain
     assert api.messages_to(BYSTANDER.id) == []

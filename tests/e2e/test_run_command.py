@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser
 from tests.support.harness import DIALOGS, VALID_PHONE
 from tests.support.log_audit import PERSONAL_VALUES
+from tests.support.waiting import until
 
 
 async def start_process(
@@ -80,6 +83,15 @@ async def test_json_logs_are_one_object_per_line(api: BotApiStandIn, tmp_path: P
     assert lines and all(json.loads(line)["level"] for line in lines)
 
 
+def settled(workdir: Path) -> bool:
+    """True when `cardbot run` in workdir has no update left to handle and no reply to send."""
+    with contextlib.closing(sqlite3.connect(workdir / "data" / "cardbot.db")) as db:
+        (waiting,) = db.execute(
+            "SELECT (SELECT count(*) FROM telegram_inbox) + (SELECT count(*) FROM reply_outbox)"
+        ).fetchone()
+        return int(waiting) == 0
+
+
 async def test_killed_mid_application_restarts_with_everything_acknowledged(
     api: BotApiStandIn, tmp_path: Path
 ) -> None:
@@ -99,7 +111,7 @@ async def test_killed_mid_application_restarts_with_everything_acknowledged(
             timeout=30,
             what="the restarted bot polling",
         )
-        await api.wait_idle(quiet=0.5)
+        await until(lambda: settled(tmp_path), "the redelivered update handled and sent")
         # An update not yet confirmed when the process died is delivered again: it is not
         # applied twice, and only its replies still waiting in the outbox are sent (once).
         for repeated in api.messages_to(person.user.id)[

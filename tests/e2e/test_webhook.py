@@ -613,7 +613,7 @@ async def at_the_photo_step(api: BotApiStandIn, user: FakeUser) -> Person:
     photo = files.photo(seed=user.id)
     api.hold_download(photo)
     api.send_photo(person.user, photo)
-    await api.wait_until(lambda: bool(api.held_downloads), what="the download to start")
+    await api.wait_until(lambda: bool(api.held_downloads), 15, "the download to start")
     return person
 
 

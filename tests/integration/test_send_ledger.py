@@ -80,7 +80,7 @@ def test_a_429_seen_by_one_worker_holds_the_chat_back_for_the_other(
     cells = paces.scopes(42, 1)
     assert first.take(cells, False) == 0
     first.hold_back(cells[-1], 20.0)
-    assert second.take(cells, False) == pytest.approx(20.0, abs=1.0)
+    assert 15.0 < second.take(cells, False) <= 20.0  # less the time the two calls took
     assert second.take(paces.scopes(43, 1), False) == 0, "other chats go on"
     assert second.peek([Cell("chat:44", paces.private_chat, 1)], True) == 0
     assert first.forget_idle() == 1, "only the chat looked at and never sent to is idle"
@@ -92,7 +92,8 @@ def test_a_chat_forgotten_by_one_worker_is_still_limited_by_the_other(
     postgres_database: str,
 ) -> None:
     upgrade(postgres_database)
-    paces = Paces(bot=Pace(0.01, 1), private_chat=Pace(0.5, 1), group=Pace(4.0, 5))
+    # The chat's pace leaves room for two transactions on a busy machine between the takes.
+    paces = Paces(bot=Pace(0.01, 1), private_chat=Pace(3.0, 1), group=Pace(4.0, 5))
     engines = [make_engine(postgres_database) for _ in range(2)]
     first, second = (SqlSendLedger(engine) for engine in engines)
     cells = paces.scopes(45, 1)

@@ -19,3 +19,18 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not reached within {timeout:g} s")
         await asyncio.sleep(every)
+
+
+def hold_until(condition: Callable[[], bool], timeout: float = PATIENCE) -> bool:
+    """Block this thread (one of the bot's, standing in for a process about to die) until
+    `condition()` holds; False after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+# A proposal comes after OCR, on two busy cores, the model loading first (4 s when idle).
+READING = 60.0
