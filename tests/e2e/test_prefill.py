@@ -17,7 +17,7 @@ from tests.e2e.test_application_flow import Person
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
 from tests.support.harness import VALID_PHONE
-from tests.support.synthetic_documents import id_card, needs_fonts, sample
+from tests.support.synthetic_documents import id_card, licence_pdf, needs_fonts, sample
 from tests.support.waiting import READING
 
 pytest.importorskip(
@@ -138,4 +138,28 @@ async def test_an_individual_applies_in_six_actions_the_last_tap_confirming_and_
     assert answers["full_name"] == front.truth.name
     assert answers["id_number"] == front.truth.id_number
     await person.no_more_messages()
+    assert not api.errors, api.errors
+
+
+async def test_an_electronic_licence_sent_as_a_pdf_is_proposed_like_a_photo(
+    api: BotApiStandIn, reading_bot: RunningBot
+) -> None:
+    front, back = id_card("clear", seed=8)
+    licence = sample("business_license", "clear", seed=8)
+    person = Person(api, FakeUser(962, "P", language_code="zh-hans"))
+    await person.begin("企业")
+    await person.say(VALID_PHONE)
+    await person.album([front.image, back.image])
+    await person.replies(1, timeout=READING)
+    await person.tap("对，就是这些")
+    await person.document(licence_pdf(licence.truth), "营业执照.pdf", "application/pdf")
+    (proposal,) = await person.replies(1, timeout=READING)
+    assert f"公司名称：{licence.truth.company_name}" in proposal.plain
+    assert f"统一社会信用代码：{licence.truth.uscc}" in proposal.plain
+    await person.tap("对，就是这些")
+    _status, answers = stored_answers(reading_bot, 962)
+    assert (answers["company_name"], answers["uscc"]) == (
+        licence.truth.company_name,
+        licence.truth.uscc,
+    )
     assert not api.errors, api.errors

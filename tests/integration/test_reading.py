@@ -6,11 +6,19 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
+from fpdf import FPDF
 
 from cardbot.reading.crosscheck import ReadingFlag, crosscheck
 from cardbot.reading.model import FAILED, Reading
 from cardbot.reading.pool import ReadingLimits, configure, read_document, shutdown
-from tests.support.synthetic_documents import Sample, id_card, needs_fonts, sample
+from tests.support.synthetic_documents import (
+    Sample,
+    id_card,
+    licence_pdf,
+    needs_fonts,
+    sample,
+    scanned_pdf,
+)
 
 pytest.importorskip(
     "rapidocr_onnxruntime", reason="the OCR extra is not installed: pip install -e '.[ocr]'"
@@ -121,6 +129,32 @@ def test_a_passport_and_a_licence_are_read_exactly(pool: None) -> None:
         licence.truth.company_name,
     )
     assert crosscheck(answers(licence.truth), [read], DAY) == []
+
+
+LICENCE_PDFS = {
+    "its own text": lambda licence: licence_pdf(licence.truth),
+    "a colour scan": lambda licence: scanned_pdf(licence.image),
+    "a black-and-white scan": lambda licence: scanned_pdf(licence.image, black_and_white=True),
+}
+
+
+@pytest.mark.parametrize("form", LICENCE_PDFS)
+def test_a_licence_sent_as_a_pdf_is_read_exactly(pool: None, form: str) -> None:
+    licence = sample("business_license", "clear", seed=6)
+    read = read_document("business_license", LICENCE_PDFS[form](licence))
+    assert (read.uscc, read.uscc_from_qr, read.company_name) == (
+        licence.truth.uscc,
+        licence.truth.uscc,
+        licence.truth.company_name,
+    )
+    assert crosscheck(answers(licence.truth), [read], DAY) == []
+
+
+def test_a_pdf_with_neither_text_nor_a_picture_is_nothing_read(pool: None) -> None:
+    blank = FPDF()
+    blank.add_page()
+    reading = read_document("business_license", bytes(blank.output()))
+    assert reading == Reading(kind="business_license", status=FAILED)
 
 
 def test_a_passport_photographed_in_dim_light_is_read_exactly(pool: None) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 import pytest
 import segno
+from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 from stdnum.cn import ric, uscc
 
@@ -307,6 +308,43 @@ def draw_licence(truth: Truth, rng: random.Random) -> Image.Image:
     qr.save(out, kind="png", scale=6, border=2)
     page.paste(Image.open(out).convert("RGB"), (1120, 200))
     return page
+
+
+def licence_pdf(truth: Truth) -> bytes:
+    """An electronic business licence: a PDF page whose text is the licence's own, with the
+    QR code as an image (no photo to read: the words are in the file)."""
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))  # the same truth, the same bytes
+    pdf.add_page()
+    pdf.add_font("noto", fname=CJK_FONT, collection_font_number=2)  # Simplified Chinese
+    pdf.set_font("noto", size=24)
+    pdf.cell(0, 18, "营业执照", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("noto", size=12)
+    rows = (
+        ("统一社会信用代码", truth.uscc),
+        ("名称", truth.company_name),
+        ("类型", "有限责任公司(自然人投资或控股)"),
+        ("法定代表人", truth.name),
+    )
+    for caption, text in rows:
+        pdf.cell(45, 12, caption)
+        pdf.cell(0, 12, text, new_x="LMARGIN", new_y="NEXT")
+    qr = segno.make(f"http://www.gsxt.gov.cn/index.html?uniscid={truth.uscc}", error="m")
+    out = io.BytesIO()
+    qr.save(out, kind="png", scale=6, border=2)
+    pdf.image(io.BytesIO(out.getvalue()), x=150, y=30, w=40)
+    return bytes(pdf.output())
+
+
+def scanned_pdf(photo: bytes, black_and_white: bool = False) -> bytes:
+    """The photo as a scanner app's one-page PDF: a JPEG, or for a black-and-white scan a
+    1-bit image in CCITT G4, as office scanners make them."""
+    image = Image.open(io.BytesIO(photo))
+    if black_and_white:
+        image = image.convert("L").point(lambda grey: 255 if grey > 140 else 0, mode="1")
+    out = io.BytesIO()
+    image.save(out, "PDF", resolution=200)
+    return out.getvalue()
 
 
 DRAW = {

@@ -6,6 +6,7 @@ worker, on its first document. Never imported by the bot process itself.
 from __future__ import annotations
 
 import io
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ MAX_SIDE = 1024
 # the dim ones of bench/reading.py 83–91.
 DIM_BELOW = 110.0
 _ENGINE: Any = None
+# Control characters some PDF writers' fonts leave in the extracted text (never printed).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def engine() -> Any:
@@ -45,11 +48,16 @@ def engine() -> Any:
 def load_image(source: Path | bytes) -> Image.Image:
     """The photo (or a PDF's first embedded image) upright by its EXIF tag, in RGB."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    if data[:5] == b"%PDF-" or b"%PDF-" in data[:1024]:
+    if is_pdf(data):
         return _pdf_image(data)
     image: Image.Image = Image.open(io.BytesIO(data))
     image = ImageOps.exif_transpose(image)
     return image.convert("RGB")
+
+
+def is_pdf(data: bytes) -> bool:
+    """True when the bytes are a PDF (its header may follow some junk, as readers allow)."""
+    return b"%PDF-" in data[:1024]
 
 
 def _pdf_image(data: bytes) -> Image.Image:
@@ -61,6 +69,27 @@ def _pdf_image(data: bytes) -> Image.Image:
     if not images:
         raise ValueError("no image on the first page")
     return max(images, key=lambda im: im.width * im.height).convert("RGB")
+
+
+def pdf_text_lines(data: bytes) -> list[Line]:
+    """The lines of a PDF's first page's own text (an electronic licence, a scan an app gave a
+    text layer), placed one under the other as OCR would find them; none for a plain scan."""
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(data)).pages[0]
+    text = _CONTROL.sub("", page.extract_text(extraction_mode="layout") or "")
+    rows = [re.sub(r"\s{2,}", " ", row).strip() for row in text.splitlines()]
+    return [
+        Line(
+            text=row,
+            score=1.0,
+            x=len(row) * 5.0,
+            y=index * 20.0,
+            width=len(row) * 10.0,
+            height=10.0,
+        )
+        for index, row in enumerate(row for row in rows if row)
+    ]
 
 
 def ocr_lines(image: Image.Image) -> list[Line]:
@@ -97,9 +126,36 @@ def qr_texts(image: Image.Image) -> list[str]:
 
 
 def read_image(kind: str, source: Path | bytes) -> Reading:
-    """Read the document photo expected to be `kind` (runs in the worker; may raise)."""
+    """Read the document photo (or PDF) expected to be `kind` (runs in the worker; may raise)."""
     started = time.process_time()
-    image = load_image(source)
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    reading = _read_pdf_text(kind, data) if is_pdf(data) else None
+    if reading is None or not reading.key_fields_read:
+        try:
+            reading = _read_photo(kind, load_image(data))
+        except ValueError:  # a PDF without an image: its text is all there is
+            if reading is None:
+                raise
+    return _with(reading, cpu_seconds=round(time.process_time() - started, 3))
+
+
+def _read_pdf_text(kind: str, data: bytes) -> Reading | None:
+    """What the PDF's own text says (with the QR code of its largest image, on a licence);
+    None when it has no text."""
+    lines = pdf_text_lines(data)
+    if not lines:
+        return None
+    codes: list[str] = []
+    if kind == BUSINESS_LICENSE:
+        try:
+            codes = qr_texts(_pdf_image(data))
+        except ValueError:
+            codes = []
+    return parse(kind, lines, codes)
+
+
+def _read_photo(kind: str, image: Image.Image) -> Reading:
+    """Read the document in the photo: OCR, turned when the page lies on its side."""
     blur = sharpness(image)
     if is_blurry(blur):
         # Too blurred to read: OCR would find nothing, or worse, guess.
@@ -116,7 +172,7 @@ def read_image(kind: str, source: Path | bytes) -> Reading:
                 reading = again
                 break
         reading = _with(reading, blur=blur)
-    return _with(reading, cpu_seconds=round(time.process_time() - started, 3))
+    return reading
 
 
 def lifted(image: Image.Image) -> Image.Image:
