@@ -301,6 +301,37 @@ def test_names_are_compared_with_tolerance() -> None:
     assert not same_name("张三", "张山")
 
 
+def passport(name: str, number: str = "E12345678") -> Reading:
+    return Reading(
+        kind="passport",
+        status=READ,
+        looks_like="passport",
+        passport_number=number,
+        passport_name=name,
+        passport_expiry=date(2030, 1, 1),
+    )
+
+
+def test_a_chinese_name_is_compared_with_a_mainland_passport_by_its_pinyin() -> None:
+    def flags(typed: str, read: str, number: str = "E12345678") -> list[str]:
+        answers = {"full_name": typed, "id_number": number}
+        return [f.code for f in crosscheck(answers, [passport(read, number)], DAY)]
+
+    assert flags("张伟", "ZHANG WEI") == []
+    assert flags("張偉", "ZHANG WEI") == []  # Traditional characters
+    assert flags("欧阳娜娜", "OUYANG NANA") == []
+    assert flags("曾伟", "ZENG WEI") == []  # a surname read otherwise than in words (ceng)
+    assert flags("单芳", "SHAN FANG") == []
+    assert flags("吕芳", "LYU FANG") == flags("吕芳", "LV FANG") == flags("吕芳", "LU FANG") == []
+    assert flags("李伟", "ZHANG WEI") == ["name_mismatch"]
+    assert flags("张伟", "ZHANG WEN") == ["name_mismatch"]
+    # Names not spelt in Hanyu Pinyin are not compared: Hong Kong's (陈大文, CHAN TAI MAN),
+    # a name of parts, a character the table does not know.
+    assert flags("陈大文", "CHAN TAI MAN", number="K12345678") == []
+    assert flags("买买提·艾力", "MAMAT ALI") == []
+    assert flags("张𫠝", "ZHANG XYZ") == []
+
+
 def test_company_names_are_compared_with_tolerance() -> None:
     assert same_company("福州某某（集团）有限责任公司", "福州某某(集团)有限公司")
     assert same_company("華信通訊有限公司", "华信通讯有限公司")

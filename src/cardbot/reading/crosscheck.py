@@ -22,6 +22,7 @@ from cardbot.reading.model import (
     PASSPORT,
     Reading,
 )
+from cardbot.reading.romanise import is_mainland_passport, spellings
 
 NAME_MISMATCH = "name_mismatch"
 ID_NUMBER_MISMATCH = "id_number_mismatch"
@@ -108,9 +109,10 @@ def answer_flags(answers: Mapping[str, str], reading: Reading) -> list[ReadingFl
             (ID_NUMBER_MISMATCH, "id_number", reading.id_number, typed_number == reading.id_number)
         )
     elif kind == PASSPORT:
+        pinyin = is_mainland_passport(reading.passport_number)
         checks.append(
             (NAME_MISMATCH, "full_name", reading.passport_name,
-             same_name(typed_name, reading.passport_name))
+             same_name(typed_name, reading.passport_name, pinyin))
         )  # fmt: skip
         checks.append(
             (ID_NUMBER_MISMATCH, "id_number", reading.passport_number,
@@ -139,14 +141,22 @@ def compact_code(text: str) -> str:
     return _CODE_NOISE.sub("", unicodedata.normalize("NFKC", text)).upper()
 
 
-def same_name(typed: str, read: str | None) -> bool:
-    """True unless both names are known, in the same script, and different (a Chinese name
-    typed for a passport's Latin name cannot be compared, so it is not a mismatch)."""
+def same_name(typed: str, read: str | None, pinyin: bool = False) -> bool:
+    """True unless both names are known and different. A Chinese name typed for a Latin one
+    is compared by its Pinyin spellings when `pinyin` says the document spells names so (a
+    mainland passport); otherwise, or when it cannot be spelt, it is not a mismatch."""
     if read is None:
         return True
     a, b = _name_key(typed), _name_key(read)
-    if not a or not b or _is_latin(a) != _is_latin(b):
+    if not a or not b:
         return True
+    if _is_latin(a) != _is_latin(b):
+        han, written, latin = (a, typed, b) if _is_latin(b) else (b, read, a)
+        # A name of parts (买买提·艾力) is spelt from its own language, not from Pinyin.
+        if not pinyin or _NAME_SEPARATORS.search(written.strip()):
+            return True
+        spelt = spellings(han)
+        return not spelt or _latin_letters(latin) in spelt
     if _is_latin(a):
         return sorted(_name_parts(typed)) == sorted(_name_parts(read)) or a == b
     return a == b
@@ -158,6 +168,10 @@ def _name_key(text: str) -> str:
 
 def _name_parts(text: str) -> list[str]:
     return [p for p in _NAME_SEPARATORS.split(unicodedata.normalize("NFKC", text).casefold()) if p]
+
+
+def _latin_letters(text: str) -> str:
+    return "".join(c for c in text if c.isalpha())
 
 
 def _is_latin(text: str) -> bool:
