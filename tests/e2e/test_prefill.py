@@ -17,7 +17,7 @@ from tests.e2e.test_application_flow import Person
 from tests.support import files
 from tests.support.botapi_standin import BotApiStandIn, FakeUser, SentMessage
 from tests.support.harness import VALID_PHONE
-from tests.support.synthetic_documents import id_card, licence_pdf, needs_fonts, sample
+from tests.support.synthetic_documents import Sample, id_card, licence_pdf, needs_fonts, sample
 from tests.support.waiting import READING
 
 pytest.importorskip(
@@ -79,6 +79,17 @@ def stored_answers(bot: RunningBot, user_id: int) -> tuple[str, dict[str, str]]:
         ).all()
     engine.dispose()
     return application.status, {row.field: row.value for row in rows}
+
+
+async def begin_with_id_card(
+    person: Person, category: str, front: Sample, back: Sample
+) -> SentMessage:
+    """Start as `category`, give the phone number and the ID card's album: the proposal."""
+    await person.begin(category)
+    await person.say(VALID_PHONE)
+    await person.album([front.image, back.image])
+    (proposal,) = await person.replies(1, timeout=READING)
+    return proposal
 
 
 async def test_an_enterprise_applies_in_eleven_actions_confirming_what_was_read(
@@ -144,13 +155,9 @@ async def test_an_individual_applies_in_six_actions_the_last_tap_confirming_and_
 async def test_an_electronic_licence_sent_as_a_pdf_is_proposed_like_a_photo(
     api: BotApiStandIn, reading_bot: RunningBot
 ) -> None:
-    front, back = id_card("clear", seed=8)
     licence = sample("business_license", "clear", seed=8)
     person = Person(api, FakeUser(962, "P", language_code="zh-hans"))
-    await person.begin("企业")
-    await person.say(VALID_PHONE)
-    await person.album([front.image, back.image])
-    await person.replies(1, timeout=READING)
+    await begin_with_id_card(person, "企业", *id_card("clear", seed=8))
     await person.tap("对，就是这些")
     await person.document(licence_pdf(licence.truth), "营业执照.pdf", "application/pdf")
     (proposal,) = await person.replies(1, timeout=READING)

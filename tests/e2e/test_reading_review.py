@@ -11,8 +11,9 @@ import pytest
 
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_application_flow import Person
+from tests.e2e.test_prefill import begin_with_id_card
 from tests.support.botapi_standin import BotApiStandIn, FakeChat, FakeUser
-from tests.support.harness import VALID_PHONE, VALID_USCC
+from tests.support.harness import VALID_USCC
 from tests.support.synthetic_documents import id_card, needs_fonts, sample
 from tests.support.waiting import READING
 
@@ -44,10 +45,7 @@ async def test_reviewers_see_what_the_photos_say_against_the_answers(
     front, back = id_card("clear", seed=3)
     licence_photo = sample("business_license", "clear", seed=4)
     person = Person(api, FakeUser(950, "R", language_code="zh-hans"))
-    await person.begin("小微")
-    await person.say(VALID_PHONE)
-    await person.album([front.image, back.image])
-    await person.replies(1, timeout=READING)  # what was read off the ID card, proposed
+    await begin_with_id_card(person, "小微", front, back)  # what was read off it, proposed
     await person.say("欧阳娜娜")  # typed instead: not the name on the card
     await person.tap("对，就是这些")  # the ID number read
     await person.photo(licence_photo.image)
