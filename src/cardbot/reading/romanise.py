@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import math
 import re
 import unicodedata
 from functools import lru_cache
@@ -37,16 +38,9 @@ def spellings(name: str) -> set[str]:
     if not _HAN.match(name):
         return set()
     options = [readings(char) for char in name]
-    if not all(options) or _count(options) > _MOST_SPELLINGS:
+    if not all(options) or math.prod(len(option) for option in options) > _MOST_SPELLINGS:
         return set()
     return {"".join(parts) for parts in itertools.product(*options)}
-
-
-def _count(options: list[tuple[str, ...]]) -> int:
-    total = 1
-    for option in options:
-        total *= len(option)
-    return total
 
 
 @lru_cache(maxsize=512)
