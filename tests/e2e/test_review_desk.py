@@ -335,8 +335,8 @@ async def test_a_rejected_identity_reused_with_resized_photos_is_on_the_card_and
     same_id = f"同一证件号码也出现在以下申请中（不论状态）：{first_number}（未通过）"
     assert same_id in new_card.plain
     assert (
-        f"身份证人像面（正面） · 同一张照片（重新压缩、缩放或翻拍）也出现在以下申请中："
-        f"{first_number}（未通过）"
+        f"身份证人像面（正面） · 照片与以下申请中的非常相似（可能是同一张照片重新压缩、缩放或"
+        f"翻拍；同类证件也会相似，请打开比对）：{first_number}（未通过）"
     ) in new_card.plain
     assert "营业执照复印件 · " not in new_card.plain  # a different picture is not flagged
     assert VALID_ID not in new_card.plain

@@ -11,11 +11,13 @@ from cardbot.calendar_cn import ChinaWorkingCalendar
 from cardbot.content.render import RenderedMessage
 from cardbot.core import flow as states
 from cardbot.core.events import GroupReply
+from cardbot.core.image_hash import SIMILAR_IMAGE_DISTANCE, hash_distance
 from cardbot.core.model import Status
 from cardbot.core.roles import REVIEWER
 from cardbot.core.workdays import add_working_days, working_days_after
 from tests.support import files
 from tests.support.harness import VALID_PHONE, Harness
+from tests.support.synthetic_documents import id_card, needs_fonts
 
 GROUP = -100777
 APPLICANT = 1001
@@ -568,18 +570,39 @@ def test_an_approved_identity_and_its_photos_reused_are_flagged_with_the_outcome
     assert [(f.code, f.applications, f.outcomes, f.field, f.document) for f in app.flags] == [
         ("id_number_in_use", ("DX-2026-000001",), ("approved",), "id_number", None),
         ("similar_photo", ("DX-2026-000001",), ("approved",), None, "id_front"),
-        ("similar_photo", ("DX-2026-000001",), ("approved",), None, "id_back"),
-    ]
+    ]  # the back is never compared: every card's back looks the same
     (card,) = to(replies, GROUP)
     assert "同一证件号码也出现在以下申请中（不论状态）：DX-2026-000001（已通过）" in card.text
     assert (
-        "• 身份证人像面（正面） · 同一张照片（重新压缩、缩放或翻拍）也出现在以下申请中："
-        "DX-2026-000001（已通过）"
+        "• 身份证人像面（正面） · 照片与以下申请中的非常相似（可能是同一张照片重新压缩、缩放或"
+        "翻拍；同类证件也会相似，请打开比对）：DX-2026-000001（已通过）"
     ) in card.text
     assert "11010519491231002X" not in card.text
     as_reviewer(chat, OTHER_REVIEWER)
     (dossier,) = to(tap_application(chat, 2, "docs"), OTHER_REVIEWER)
     assert "同一证件号码也出现在以下申请中（不论状态）：DX-2026-000001（已通过）" in dossier.text
+
+
+@needs_fonts
+def test_two_peoples_id_card_backs_look_alike_but_are_never_called_similar(
+    tmp_path: Path,
+) -> None:
+    chat = Harness(tmp_path)
+    backs = [id_card("clear", seed)[1] for seed in (1, 2)]
+    for user_id, back, front_seed in ((3001, backs[0], 21), (3002, backs[1], 22)):
+        chat.as_user(user_id)
+        chat.start_as("individual")
+        chat.fill_identity()
+        chat.upload(files.photo(seed=front_seed), group="album")
+        chat.upload(back.image, group="album")
+        chat.press("nav:submit")
+    with chat.unit_of_work() as uow:
+        stored = [uow.load_applicant(user_id) for user_id in (3001, 3002)]
+        hashes = [a.application.documents["id_back"].phash for a in stored if a and a.application]
+    assert len(hashes) == 2 and None not in hashes
+    assert hash_distance(str(hashes[0]), str(hashes[1])) <= SIMILAR_IMAGE_DISTANCE  # alike
+    app = chat.applicant.application
+    assert app is not None and [f.document for f in app.flags if f.code == "similar_photo"] == []
 
 
 def test_a_flag_shows_the_earlier_applications_status_of_now_not_of_the_flags_day(

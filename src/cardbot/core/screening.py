@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # the model pulls in the FAQ matcher, which `cardbot prescree
     from cardbot.core.ports import ApplicationIndex
 
 FLAG_CODES = ("id_number_in_use", "document_in_use", "similar_photo")
+# Documents that look alike whoever holds them: the back of every resident ID card is the same
+# design, and a perceptual hash (64 bits of a 32×32 picture) cannot tell two cards apart, so
+# their photos are never called similar (the very same file still is).
+ALIKE_BY_DESIGN = frozenset({"id_back"})
 # A flag names this many other applications at most (the reviewer's card has to hold them).
 FLAGGED_NUMBERS = 10
 PROBLEM_CODES = (
@@ -159,7 +163,7 @@ def consistency_flags(
             sha256, exclude_number=exclude, limit=FLAGGED_NUMBERS
         )
         flag("document_in_use", found, document=kind)
-        if found or not photo_hashes or kind not in photo_hashes:
+        if found or not photo_hashes or kind not in photo_hashes or kind in ALIKE_BY_DESIGN:
             continue  # the very same file says it all
         similar = index.applications_with_similar_photo(
             photo_hashes[kind],
