@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from stdnum.cn import ric
 
 from cardbot.core.text import clean_line, mask_id_number
 from cardbot.core.validation import (
@@ -63,6 +64,16 @@ def test_a_county_code_missing_from_the_region_table_is_refused_not_a_crash() ->
 def test_applicant_must_be_eighteen_on_the_day() -> None:
     assert id_number("11010520081201001X", RESIDENT, TODAY).problem == "underage"
     assert id_number("11010520081201001X", RESIDENT, date(2026, 12, 1)).ok
+
+
+def test_a_year_of_birth_no_one_alive_has_is_a_mistyped_number() -> None:
+    def born(yyyymmdd: str) -> str:
+        body = f"110101{yyyymmdd}123"
+        return body + ric.calc_check_digit(body + "0")  # the check digit of the first 17
+
+    assert id_number(born("19051201"), RESIDENT, TODAY).ok  # 120, 121 tomorrow
+    assert id_number(born("19051130"), RESIDENT, TODAY).problem == "invalid_id_number"  # 121
+    assert id_number(born("19000101"), RESIDENT, TODAY).details["reason"] == "component"
 
 
 @pytest.mark.parametrize("number", ["E12345678", "G12345678", "m1234567", "123456789", "X1234567"])

@@ -15,6 +15,8 @@ from cardbot.core.id_regions import county_in_use
 from cardbot.core.text import clean_line, compact_code
 
 MINIMUM_AGE = 18
+# No one alive is older: a number saying so has its year of birth mistyped.
+OLDEST_AGE = 120
 MAX_NAME_LENGTH = 50
 MAX_COMPANY_NAME_LENGTH = 100
 MAX_DAILY_CALLS = 1_000_000
@@ -89,7 +91,7 @@ def resident_id_number(number: str, today: date) -> Verdict:
     except (KeyError, ValueError):  # python-stdnum's region table lacks some county codes
         return Verdict(problem="invalid_id_number", details={"reason": "component"})
     born = ric.get_birth_date(number)
-    if born > today:
+    if born > today or age_on(born, today) > OLDEST_AGE:  # a mistyped year of birth
         return Verdict(problem="invalid_id_number", details={"reason": "component"})
     if age_on(born, today) < MINIMUM_AGE:
         return Verdict(problem="underage", details={"minimum": str(MINIMUM_AGE)})
