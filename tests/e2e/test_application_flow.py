@@ -155,7 +155,7 @@ async def test_small_business_in_english_skips_the_optional_tax_proof(
     assert front.plain.startswith("✅ ID card, photo side (front) received.")
     await person.photo(files.photo(seed=5))
     (prompt,) = await person.photo(files.photo(seed=6))
-    assert prompt.plain.startswith("✅ business licence copy received.\n\n")
+    assert prompt.plain.startswith("✅ Business licence copy received.\n\n")
     assert "optional" in prompt.plain
     (summary,) = await person.tap("Skip")
     assert "skipped" in summary.plain

@@ -899,7 +899,7 @@ def test_each_file_is_acknowledged_in_english(chat: Harness) -> None:
     chat.upload(files.photo(seed=2))
     (prompt,) = chat.upload(files.pdf())
     first, blank, question = prompt.text.split("\n")[:3]
-    assert (first, blank) == ("✅ business licence copy received.", "")
+    assert (first, blank) == ("✅ Business licence copy received.", "")
     assert question.startswith("Please upload a photo or scan of the <b>tax registration proof")
 
 
@@ -946,7 +946,7 @@ def test_cancel_arriving_after_submit_says_the_application_is_already_submitted(
     chat.press(data_of(summary, "确认提交"))
     (reply,) = chat.press(data_of(summary, "取消申请"))
     assert reply.text == (
-        "您的申请 <b>DX-2026-000001</b>已经提交，正在等待审核，无法再取消。\n"
+        "您的申请 <b>DX-2026-000001</b> 已经提交，正在等待审核，无法再取消。\n"
         "如果想撤回申请，请发送 /delete：申请会被撤回，您的全部资料也会一并删除。"
         "发送 /status 可以查看进度。"
     )

@@ -625,3 +625,50 @@ def test_follow_ups_without_a_staff_answer_are_limited(chat: Harness) -> None:
     chat.text("转人工")
     sent = [to_support(chat.text(f"第{n}个补充问题？")) for n in range(5)]
     assert [len(s) for s in sent] == [1, 1, 1, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("language", "request_text", "honest", "promise"),
+    [
+        ("zh", "转人工", "目前没有在线人工客服", "联系客服"),
+        ("en", "I want to talk to a person", "no live support", "contact support"),
+    ],
+)
+def test_without_a_support_team_asking_for_a_person_promises_no_button(
+    tmp_path: Path, language: str, request_text: str, honest: str, promise: str
+) -> None:
+    chat = Harness(tmp_path, with_faq=True)  # no support group configured
+    chat.as_user(APPLICANT, language)
+    chat.start_as("individual")
+    replies = chat.text(request_text)
+    answer = next(r for r in replies if r.chat_id == APPLICANT)
+    assert honest in answer.text and promise not in answer.text
+    assert not any(
+        data.startswith("human:") for r in replies for row in r.buttons for _, data in row
+    )
+    assert chat.state == "full_name"  # and the application goes on where it was
+    assert (chat.applicant.application.answers if chat.applicant.application else {}) == {}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "answered"),
+    [
+        ("zh", "审核进度", "/status"),
+        ("zh", "材料清单", "企业"),
+        ("en", "documents needed", "Enterprise"),
+    ],
+)
+def test_a_question_the_faq_is_sure_of_is_not_taken_as_a_name(
+    tmp_path: Path, language: str, text: str, answered: str
+) -> None:
+    chat = Harness(tmp_path, with_faq=True)
+    chat.as_user(APPLICANT, language)
+    chat.start_as("individual")
+    replies = chat.text(text)  # no question word, and it would pass as a name
+    assert answered in replies[0].text
+    assert chat.state == "full_name"
+    assert (chat.applicant.application.answers if chat.applicant.application else {}) == {}
+    accept = [data for r in replies for row in r.buttons for _, data in row if "accept" in data]
+    chat.press(accept[0])  # it was the name after all: one tap takes it
+    assert chat.applicant.application is not None
+    assert chat.applicant.application.answers["full_name"] == text

@@ -23,6 +23,16 @@ def faq_match(turn: Turn, text: str) -> FaqMatch | None:
     return turn.faq_matcher().match(text)
 
 
+def faq_is_sure(turn: Turn, text: str) -> bool:
+    """True when the FAQ is sure which of its entries the text asks about."""
+    match = faq_match(turn, text)
+    return (
+        match is not None
+        and match.entry_id is not None
+        and match.score >= turn.faq_matcher().settings.sure
+    )
+
+
 def answer_faq_if_confident(turn: Turn, text: str) -> bool:
     """Answer the question when the FAQ is sure which entry it is."""
     match = faq_match(turn, text)
@@ -79,7 +89,8 @@ def answer_faq(turn: Turn, entry_id: str, how: str) -> bool:
     turn.trouble[("faq", entry_id, how)] += 1
     language = turn.applicant.language
     source = entry.answers.get(language) or entry.answers[DEFAULT_LANGUAGE]
-    context = faq.answer_context(turn.applicant, turn.today())
+    support = turn.service.support_chat_id is not None
+    context = faq.answer_context(turn.applicant, turn.today(), support=support)
     more = ((Button("button.more_questions", "faq:list"),),)
     turn.replies.append(turn.reply_from_source(source, context, language, more))
     return True

@@ -142,10 +142,15 @@ class FaqService:
         return result
 
     def answer_context(
-        self, applicant: Applicant | None, today: date | None = None
+        self, applicant: Applicant | None, today: date | None = None, *, support: bool = True
     ) -> dict[str, Any]:
-        """The variables every answer may use: requirements, and the asker's decision window."""
-        context: dict[str, Any] = {"requirements": self.requirements(), "expected": None}
+        """The variables every answer may use: requirements, the asker's decision window, and
+        whether a question can go to the support team (`support`)."""
+        context: dict[str, Any] = {
+            "requirements": self.requirements(),
+            "expected": None,
+            "support": support,
+        }
         app = applicant.application if applicant else None
         if app is not None and app.status == Status.SUBMITTED and app.submitted_at:
             submitted = local_date(app.submitted_at)
@@ -166,7 +171,7 @@ class FaqService:
         """Every kind of asker an answer must render for: none yet, and submitted applicants
         with an ordinary, an estimated and an overdue window."""
         none = self.answer_context(None)
-        samples = [none]
+        samples = [none, self.answer_context(None, support=False)]
         for submitted, today in (
             (date(2026, 11, 30), date(2026, 12, 1)),
             (date(2026, 12, 28), date(2026, 12, 29)),
@@ -179,7 +184,7 @@ class FaqService:
 
     def sample_context(self) -> dict[str, Any]:
         """Variables for a preview: a submitted applicant with an ordinary window."""
-        return self.sample_contexts()[1]
+        return self.sample_contexts()[2]
 
     def answer_problem(self, source: str, language: str) -> str | None:
         """Why an answer template cannot be published (it must render as a valid Telegram

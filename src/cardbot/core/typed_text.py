@@ -6,8 +6,10 @@ from __future__ import annotations
 from cardbot.core import flow as states
 from cardbot.core.applicant.answers import store_text_answer
 from cardbot.core.asking import current_slot, prompt, refuse
-from cardbot.core.faq_help import try_faq
+from cardbot.core.faq_help import faq_is_sure, try_faq
+from cardbot.core.faq_scope import asks_for_person
 from cardbot.core.faq_service import looks_like_question
+from cardbot.core.faq_terms import normalise
 from cardbot.core.support_relay import hand_to_person
 from cardbot.core.turn import Turn
 from cardbot.core.validation import VALIDATORS
@@ -20,7 +22,8 @@ def on_text(turn: Turn, text: str) -> None:
     if hand_to_person(turn, text):
         return
     step = turn.spec.steps.get(turn.state)
-    question = looks_like_question(text)
+    # A call for a person nobody can take ("转人工" with no support group) is still no answer.
+    question = looks_like_question(text) or asks_for_person(normalise(text))
     if step is None or step.kind != "text":
         # Where a file or a tap is awaited, a statement ("my ID card is here") is most
         # likely about that: the FAQ answers it only when it is sure.
@@ -39,9 +42,10 @@ def on_text(turn: Turn, text: str) -> None:
         return
     assert step.validator is not None
     verdict = VALIDATORS[step.validator](text, turn.app.answers, turn.today())
-    if question and turn.service.faq is not None:
-        # A question is answered (or handed on), never silently stored as the answer;
-        # when it would also be a valid answer, one tap takes it as that.
+    if turn.service.faq is not None and (question or (verdict.ok and faq_is_sure(turn, text))):
+        # A question (also one without a question mark that the FAQ is sure of, "wat
+        # documents do i need" as a name) is answered or handed on, never silently stored as
+        # the answer; when it would also be a valid answer, one tap takes it as that.
         try_faq(turn, text, offer_help=True, could_be_answer=verdict.ok)
         return
     if not verdict.ok:
