@@ -168,8 +168,8 @@ class FaqService:
         }
 
     def sample_contexts(self) -> list[dict[str, Any]]:
-        """Every kind of asker an answer must render for: none yet, and submitted applicants
-        with an ordinary, an estimated and an overdue window."""
+        """Every kind of asker an answer must render for: none yet (with and without a support
+        team), and submitted applicants with an ordinary, an estimated and an overdue window."""
         none = self.answer_context(None)
         samples = [none, self.answer_context(None, support=False)]
         for submitted, today in (

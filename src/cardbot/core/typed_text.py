@@ -43,9 +43,9 @@ def on_text(turn: Turn, text: str) -> None:
     assert step.validator is not None
     verdict = VALIDATORS[step.validator](text, turn.app.answers, turn.today())
     if turn.service.faq is not None and (question or (verdict.ok and faq_is_sure(turn, text))):
-        # A question (also one without a question mark that the FAQ is sure of, "wat
-        # documents do i need" as a name) is answered or handed on, never silently stored as
-        # the answer; when it would also be a valid answer, one tap takes it as that.
+        # A question (also one without a question word that the FAQ is sure of, "审核进度"
+        # as a name) is answered or handed on, never silently stored as the answer; when it
+        # would also be a valid answer, one tap takes it as that.
         try_faq(turn, text, offer_help=True, could_be_answer=verdict.ok)
         return
     if not verdict.ok:
