@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from cardbot.core.faq_scope import Topic, asks_for_person, covers, other_subject, uncovered_topic
-from cardbot.core.faq_terms import CJK_RUN, SMALL_TALK, ZH_STOP, normalise, tokens
+from cardbot.core.faq_terms import SMALL_TALK, ZH_STOP, normalise, tokens
+from cardbot.core.text import CJK_RUN
 
 FAQ_LANGUAGES = ("zh", "en")
 NOT_OURS = "~not-ours"

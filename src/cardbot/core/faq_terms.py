@@ -3,8 +3,6 @@ index terms of a question: Chinese characters, pairs and their pinyin, English s
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 import sys
 import unicodedata
@@ -13,10 +11,9 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from cardbot.core.text import simplified
+from cardbot.core.text import CJK_RUN, pinyin_table, simplified
 
 _STEMMER = snowballstemmer.stemmer("english")
-CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN = re.compile(r"[a-z0-9]+")
 _EN_STOP = frozenset(
     """a an the is are am be been being do does did to of in on for at by with and or i me my
@@ -56,10 +53,9 @@ def _toneless_readings() -> tuple[array[int], list[str]]:
     the package would also load its phrase dictionary (about 45 MB), and even its character
     table as a Python dict costs some 20 MB that the process does not give back."""
     syllables = [""]
-    found = importlib.util.find_spec("pypinyin")
-    if found is None or found.origin is None:
+    path = pinyin_table()
+    if path is None:
         return array("H"), syllables
-    path = os.path.join(os.path.dirname(found.origin), "pinyin_dict.json")
     codes = array("I")
     readings = array("H")
     index: dict[str, int] = {"": 0}

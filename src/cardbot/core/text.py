@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 _INVISIBLE = re.compile(
     "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _SPACES = re.compile(r"\s+")
-_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 
 
 def clean_line(text: str) -> str:
@@ -53,7 +55,7 @@ def mask_digits(text: str) -> str:
 def simplified(text: str) -> str:
     """The text in Simplified characters. OpenCC (6.6 MB with its table) is loaded only for
     text with a Chinese character outside GB 2312, the Simplified set: a Traditional one."""
-    if all(_in_gb2312(run) for run in _CJK_RUN.findall(text)):
+    if all(_in_gb2312(run) for run in CJK_RUN.findall(text)):
         return text
     return str(_t2s().convert(text))
 
@@ -72,3 +74,12 @@ def _t2s() -> Any:
     import opencc
 
     return opencc.OpenCC("t2s")
+
+
+def pinyin_table() -> Path | None:
+    """pypinyin's character table (`pinyin_dict.json`, a line per code point with its
+    readings), read as a file and never imported; None without pypinyin."""
+    found = importlib.util.find_spec("pypinyin")
+    if found is None or found.origin is None:
+        return None
+    return Path(found.origin).parent / "pinyin_dict.json"

@@ -156,7 +156,7 @@ def same_name(typed: str, read: str | None, pinyin: bool = False) -> bool:
         if not pinyin or _NAME_SEPARATORS.search(written.strip()):
             return True
         spelt = spellings(han)
-        return not spelt or _latin_letters(latin) in spelt
+        return not spelt or latin in spelt
     if _is_latin(a):
         return sorted(_name_parts(typed)) == sorted(_name_parts(read)) or a == b
     return a == b
@@ -168,10 +168,6 @@ def _name_key(text: str) -> str:
 
 def _name_parts(text: str) -> list[str]:
     return [p for p in _NAME_SEPARATORS.split(unicodedata.normalize("NFKC", text).casefold()) if p]
-
-
-def _latin_letters(text: str) -> str:
-    return "".join(c for c in text if c.isalpha())
 
 
 def _is_latin(text: str) -> bool:

@@ -6,13 +6,13 @@ worker, on its first document. Never imported by the bot process itself.
 from __future__ import annotations
 
 import io
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps, ImageStat
 
+from cardbot.core.text import clean_line
 from cardbot.reading.blur import is_blurry, sharpness
 from cardbot.reading.model import BUSINESS_LICENSE, NO_TEXT, Line, Reading
 from cardbot.reading.parse import parse
@@ -24,8 +24,6 @@ MAX_SIDE = 1024
 # the dim ones of bench/reading.py 83–91.
 DIM_BELOW = 110.0
 _ENGINE: Any = None
-# Control characters some PDF writers' fonts leave in the extracted text (never printed).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def engine() -> Any:
@@ -77,8 +75,8 @@ def pdf_text_lines(data: bytes) -> list[Line]:
     from pypdf import PdfReader
 
     page = PdfReader(io.BytesIO(data)).pages[0]
-    text = _CONTROL.sub("", page.extract_text(extraction_mode="layout") or "")
-    rows = [re.sub(r"\s{2,}", " ", row).strip() for row in text.splitlines()]
+    text = page.extract_text(extraction_mode="layout") or ""
+    rows = [clean_line(row) for row in text.splitlines()]  # some fonts leave control bytes
     return [
         Line(
             text=row,

@@ -9,13 +9,14 @@ explains why). Without the table nothing is romanised, and nothing is compared.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+
+from cardbot.core.text import pinyin_table
 
 # A mainland ordinary passport: E and 8 characters (E12345678, EA1234567), or the older G.
 # Hong Kong, Macao and Taiwan passports spell names otherwise (CHAN, CHANG), so are not compared.
@@ -75,8 +76,5 @@ def _table_line(code: int) -> str | None:
 
 @lru_cache(maxsize=1)
 def _table() -> Path | None:
-    found = importlib.util.find_spec("pypinyin")
-    if found is None or found.origin is None:
-        return None
-    path = Path(found.origin).parent / "pinyin_dict.json"
-    return path if path.exists() else None
+    path = pinyin_table()
+    return path if path is not None and path.exists() else None
